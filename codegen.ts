@@ -1,0 +1,25 @@
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+// Typed resolvers from schema.graphql. The output is committed; CI regenerates it and fails when
+// it differs, so the types can never drift from the schema.
+const config: CodegenConfig = {
+  schema: 'schema.graphql',
+  generates: {
+    'src/graphql/__generated__/resolvers-types.ts': {
+      plugins: ['typescript', 'typescript-resolvers'],
+      config: {
+        federation: true,
+        useTypeImports: true,
+        contextType: '../context.js#Context',
+        mappers: {
+          Graph: '../../data/graphs.js#GraphRecord',
+          GraphMigrationRun: '../../data/migrationRuns.js#MigrationRunRecord',
+        },
+        scalars: { DateTime: 'string', UUID: 'string' },
+        enumsAsTypes: true,
+      },
+    },
+  },
+};
+
+export default config;

@@ -1,0 +1,73 @@
+// Authorization header → Viewer. The one module that verifies tokens (jose): HS256 with a shared
+// secret, or RS256/ES256 against a JWKS URL. Algorithms are pinned per key type so neither `none`
+// nor an HS/RS confusion can pass, and a token must carry `sub` and `exp`.
+import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+
+export type Viewer =
+  | { kind: 'anonymous' }
+  | { kind: 'invalid' }
+  | { kind: 'user'; id: string; isSuperuser: boolean };
+
+export type User = Extract<Viewer, { kind: 'user' }>;
+
+export interface AuthSettings {
+  jwtSecret?: string;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  clockToleranceSeconds: number;
+}
+
+export type Authenticate = (authorization: string | undefined) => Promise<Viewer>;
+
+const BEARER = /^Bearer[ \t]+([^ \t]+)[ \t]*$/i;
+
+export function createAuthenticator(settings: AuthSettings): Authenticate {
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (settings.jwtSecret) {
+    key = new TextEncoder().encode(settings.jwtSecret);
+    algorithms = ['HS256'];
+  } else if (settings.jwksUrl) {
+    // jose caches the key set and refetches it when a token names an unknown key id (rotation).
+    key = createRemoteJWKSet(new URL(settings.jwksUrl), { timeoutDuration: 5_000, cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    algorithms = ['RS256', 'ES256'];
+  } else {
+    throw new Error('authentication needs a JWT secret or a JWKS URL');
+  }
+  const options = {
+    algorithms,
+    issuer: settings.issuer,
+    audience: settings.audience,
+    clockTolerance: settings.clockToleranceSeconds,
+    requiredClaims: ['sub', 'exp'],
+  };
+
+  return async (authorization) => {
+    // As FastAPI's HTTPBearer: no header, or another scheme, is "not authenticated".
+    const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
+    if (!token) return { kind: 'anonymous' };
+    try {
+      const { payload } = await jwtVerify(token, key as Uint8Array, options);
+      if (typeof payload.sub !== 'string' || payload.sub === '') return { kind: 'invalid' };
+      return { kind: 'user', id: payload.sub, isSuperuser: payload.is_superuser === true };
+    } catch {
+      return { kind: 'invalid' };
+    }
+  };
+}
+
+/** Signs an HS256 access token: the development token, tests and the benchmark use it. */
+export async function signAccessToken(
+  secret: string,
+  claims: { sub: string; isSuperuser?: boolean; expiresIn?: string | number; issuer?: string; audience?: string },
+): Promise<string> {
+  const jwt = new SignJWT(claims.isSuperuser ? { is_superuser: true } : {})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(claims.expiresIn ?? '1h');
+  if (claims.issuer) jwt.setIssuer(claims.issuer);
+  if (claims.audience) jwt.setAudience(claims.audience);
+  return jwt.sign(new TextEncoder().encode(secret));
+}

@@ -1,0 +1,87 @@
+// Every database read about migration runs. The history is read newest first (created_at DESC,
+// id DESC) with each graph's limit applied in SQL, as one index range scan per graph.
+import type { PrismaClient } from '../db/client.js';
+import { Prisma } from '../db/generated/client.js';
+import { isUuid, utcTimestamp } from './sql.js';
+
+export interface MigrationRunRecord {
+  id: string;
+  graphId: string;
+  fromVersion: number;
+  toVersion: number;
+  migrationId: string;
+  status: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+  workflowRunId: string | null;
+  createdAt: string;
+}
+
+/** Bounds of a history page, shared by both doors. */
+export const HISTORY_LIMIT = { min: 1, max: 500, default: 100 } as const;
+
+export interface HistoryKey {
+  graphId: string;
+  limit: number;
+}
+
+const RUN_COLUMNS = Prisma.sql`
+  r.id::text AS id, r.graph_id::text AS "graphId", r.from_version AS "fromVersion",
+  r.to_version AS "toVersion", r.migration_id AS "migrationId", r.status,
+  ${utcTimestamp('r.started_at')} AS "startedAt", ${utcTimestamp('r.finished_at')} AS "finishedAt",
+  r.error, r.workflow_run_id AS "workflowRunId", ${utcTimestamp('r.created_at')} AS "createdAt"`;
+
+/**
+ * The newest `limit` runs of each graph, for any number of (graph, limit) keys, in one statement:
+ * a LATERAL join over the unnested keys, each side an index range scan on
+ * (graph_id, created_at DESC, id DESC) that stops after `limit` rows. Results are in key order.
+ */
+export async function historiesByGraph(prisma: PrismaClient, keys: readonly HistoryKey[]): Promise<MigrationRunRecord[][]> {
+  const rows = await prisma.$queryRaw<(MigrationRunRecord & { keyIndex: number })[]>(Prisma.sql`
+    SELECT k.key_index::int AS "keyIndex", ${RUN_COLUMNS}
+    FROM unnest(${keys.map((key) => key.graphId)}::uuid[], ${keys.map((key) => key.limit)}::int[])
+         WITH ORDINALITY AS k(graph_id, row_limit, key_index)
+    CROSS JOIN LATERAL (
+      SELECT * FROM graph_migration_runs
+      WHERE graph_id = k.graph_id
+      ORDER BY created_at DESC, id DESC
+      LIMIT k.row_limit
+    ) r`);
+  const histories = keys.map((): MigrationRunRecord[] => []);
+  for (const { keyIndex, ...run } of rows) histories[keyIndex - 1]!.push(run);
+  // The text timestamps (fixed width, UTC) and lowercase UUIDs sort as the database sorts them.
+  // The scan already returns this order; sorting here makes it a guarantee rather than a plan detail.
+  for (const history of histories) history.sort(newestFirst);
+  return histories;
+}
+
+function newestFirst(a: MigrationRunRecord, b: MigrationRunRecord): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+export interface RunWithGraph {
+  run: MigrationRunRecord;
+  graph: { isDefault: boolean; status: string; viewerRole: string | null };
+}
+
+/** Runs by id with what the permission check needs of their graph, in one statement. */
+export async function runsByIds(prisma: PrismaClient, viewerId: string | null, ids: readonly string[]): Promise<(RunWithGraph | null)[]> {
+  const validIds = ids.filter(isUuid).map((id) => id.toLowerCase());
+  if (validIds.length === 0) return ids.map(() => null);
+  const memberId = viewerId !== null && isUuid(viewerId) ? viewerId : null;
+  const rows = await prisma.$queryRaw<(MigrationRunRecord & { graphIsDefault: boolean; graphStatus: string; viewerRole: string | null })[]>(Prisma.sql`
+    SELECT ${RUN_COLUMNS}, g.is_default AS "graphIsDefault", g.status AS "graphStatus", m.role AS "viewerRole"
+    FROM graph_migration_runs r
+    JOIN graphs g ON g.id = r.graph_id
+    LEFT JOIN graph_members m ON m.graph_id = g.id AND m.user_id = ${memberId}::uuid
+    WHERE r.id = ANY(${validIds}::uuid[])`);
+  const byId = new Map(
+    rows.map(({ graphIsDefault, graphStatus, viewerRole, ...run }) => [
+      run.id,
+      { run, graph: { isDefault: graphIsDefault, status: graphStatus, viewerRole } },
+    ]),
+  );
+  return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
+}

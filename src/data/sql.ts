@@ -1,0 +1,16 @@
+import { Prisma } from '../db/generated/client.js';
+
+/**
+ * A timestamptz rendered as RFC 3339 UTC text with microseconds. Prisma (like any JS Date) keeps
+ * only milliseconds, which would reorder and misprint runs that differ below a millisecond.
+ */
+export function utcTimestamp(column: string): Prisma.Sql {
+  return Prisma.raw(`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Client-supplied ids are untrusted: a value that is not a UUID cannot match a row. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

@@ -1,0 +1,60 @@
+// Demo data for the embedded default: the platform's shared `default` graph, a demo graph with a
+// realistic migration history, and one member. Fixed ids make seeding idempotent.
+import type { PrismaClient } from './client.js';
+
+export const DEMO_MEMBER_ID = '6f1c2a4e-8b7d-4c3a-9e21-5d0b7f3a9c11';
+export const DEMO_GRAPH_SLUG = 'demo_knowledge';
+
+const DEFAULT_GRAPH_ID = '00000000-0000-4000-8000-000000000001';
+const DEMO_GRAPH_ID = '3b9d6a52-1f0e-4c7b-a8d4-2e6f9c1b7a30';
+
+interface DemoRun {
+  id: string;
+  from: number;
+  to: number;
+  migrationId: string;
+  status: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+  workflowRunId: string | null;
+}
+
+// Oldest first. Two pairs share a created_at to the microsecond, so the id tie-break shows.
+const DEMO_RUNS: DemoRun[] = [
+  { id: '0a6b9e0c-0000-4000-8000-000000000001', from: 1, to: 2, migrationId: 'add_entity_aliases', status: 'success', createdAt: '2026-03-02T09:15:00.000000Z', startedAt: '2026-03-02T09:15:00.412331Z', finishedAt: '2026-03-02T09:15:07.901245Z', error: null, workflowRunId: 'wf-20260302-0915-a1' },
+  { id: '0a6b9e0c-0000-4000-8000-000000000002', from: 2, to: 3, migrationId: 'split_relation_types', status: 'failed', createdAt: '2026-03-14T16:40:12.250117Z', startedAt: '2026-03-14T16:40:12.731002Z', finishedAt: '2026-03-14T16:41:03.118540Z', error: 'relation type "works_for" has 12 edges with a missing target entity; fix them or mark them orphaned', workflowRunId: 'wf-20260314-1640-b7' },
+  { id: '0a6b9e0c-0000-4000-8000-000000000003', from: 2, to: 3, migrationId: 'split_relation_types_retry', status: 'success', createdAt: '2026-03-15T08:02:44.003914Z', startedAt: '2026-03-15T08:02:44.519870Z', finishedAt: '2026-03-15T08:04:10.276003Z', error: null, workflowRunId: 'wf-20260315-0802-c2' },
+  { id: '0a6b9e0c-0000-4000-8000-000000000004', from: 3, to: 4, migrationId: 'backfill_embeddings', status: 'skipped', createdAt: '2026-04-17T21:25:43.123456Z', startedAt: null, finishedAt: null, error: null, workflowRunId: 'wf-20260417-2125-d9' },
+  { id: '0a6b9e0c-0000-4000-8000-000000000005', from: 3, to: 4, migrationId: 'normalize_entity_names', status: 'success', createdAt: '2026-04-17T21:25:43.123456Z', startedAt: '2026-04-17T21:25:43.880001Z', finishedAt: '2026-04-17T21:26:19.004512Z', error: null, workflowRunId: 'wf-20260417-2125-d9' },
+  { id: '0a6b9e0c-0000-4000-8000-000000000006', from: 4, to: 5, migrationId: 'add_provenance_columns', status: 'running', createdAt: '2026-05-06T11:00:00.000001Z', startedAt: '2026-05-06T11:00:01.250000Z', finishedAt: null, error: null, workflowRunId: 'wf-20260506-1100-e4' },
+  { id: '0a6b9e0c-0000-4000-8000-000000000007', from: 5, to: 6, migrationId: 'drop_legacy_labels', status: 'pending', createdAt: '2026-05-06T11:00:00.000001Z', startedAt: null, finishedAt: null, error: null, workflowRunId: null },
+];
+
+export async function seedDemoData(prisma: PrismaClient): Promise<void> {
+  await prisma.$transaction(async (tx) => {
+    await tx.$executeRaw`
+      INSERT INTO graphs (id, slug, name, description, is_default, status, type_id, type_version, created_at, updated_at)
+      VALUES
+        (${DEFAULT_GRAPH_ID}::uuid, 'default', 'Default graph', 'The platform''s shared graph: every signed-in user may read it.', true, 'active', 'default', 1, '2026-01-05T10:00:00.000000Z', '2026-01-05T10:00:00.000000Z'),
+        (${DEMO_GRAPH_ID}::uuid, ${DEMO_GRAPH_SLUG}, 'Demo knowledge graph', 'A graph whose data went through a few schema migrations.', false, 'active', 'default', 5, '2026-03-01T08:00:00.000000Z', '2026-05-06T11:00:01.250000Z')
+      ON CONFLICT (id) DO NOTHING`;
+    await tx.$executeRaw`
+      INSERT INTO graph_members (graph_id, user_id, role) VALUES (${DEMO_GRAPH_ID}::uuid, ${DEMO_MEMBER_ID}::uuid, 'reader')
+      ON CONFLICT DO NOTHING`;
+    for (const run of DEMO_RUNS) {
+      await tx.$executeRaw`
+        INSERT INTO graph_migration_runs
+          (id, graph_id, from_version, to_version, migration_id, status, started_at, finished_at, error, workflow_run_id, created_at)
+        VALUES (${run.id}::uuid, ${DEMO_GRAPH_ID}::uuid, ${run.from}, ${run.to}, ${run.migrationId}, ${run.status},
+          ${run.startedAt}::timestamptz, ${run.finishedAt}::timestamptz, ${run.error}, ${run.workflowRunId}, ${run.createdAt}::timestamptz)
+        ON CONFLICT (id) DO NOTHING`;
+    }
+  });
+}
+
+/** True when the database holds no graph at all (a first start). */
+export async function isEmpty(prisma: PrismaClient): Promise<boolean> {
+  return (await prisma.graph.count()) === 0;
+}

@@ -1,0 +1,34 @@
+// Every error a GraphQL client can cause, with its extensions.code, in one place.
+import { GraphQLError } from 'graphql';
+import type { Viewer } from '../auth/viewer.js';
+
+export function unauthenticated(viewer: Viewer): GraphQLError {
+  const message =
+    viewer.kind === 'invalid'
+      ? 'Invalid or expired token: send a valid bearer token in the Authorization header'
+      : 'Not authenticated: send a bearer token in the Authorization header';
+  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED'} });
+}
+
+export function forbidden(): GraphQLError {
+  return new GraphQLError('Not a member of this graph', { extensions: { code: 'FORBIDDEN' } });
+}
+
+export function outOfRange(argumentName: string, value: number, min: number, max: number): GraphQLError {
+  return new GraphQLError(`Argument "${argumentName}" must be between ${min} and ${max}; got ${value}`, {
+    extensions: { code: 'BAD_USER_INPUT', argumentName, min, max },
+  });
+}
+
+/** Codes that describe the client's request and may be shown as they are; anything else is masked. */
+export const CLIENT_ERROR_CODES = new Set([
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'BAD_USER_INPUT',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);

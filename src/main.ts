@@ -1,0 +1,46 @@
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { startService } from './service.js';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+
+const logger = createLogger(config.logLevel);
+const queryLogger = logger.child({ component: 'sql' });
+try {
+  const service = await startService(
+    config,
+    logger,
+    logger.isLevelEnabled('debug') ? { onQuery: (event) => queryLogger.debug(event, 'sql') } : {},
+  );
+  logger.info({ url: service.url, database: service.database.kind }, `listening on ${service.url}`);
+  if (service.demoCurl) {
+    logger.info('development auth: no AUTH_JWT_SECRET or AUTH_JWKS_URL set, using a secret kept in DATA_DIR');
+    // Printed plainly so it can be copied as it is.
+    console.log(`\nTry it (demo member's token, valid 30 days):\n\n  ${service.demoCurl}\n`);
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      service.close().then(
+        () => {
+          logger.info('shut down cleanly');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+} catch (error) {
+  logger.fatal({ err: error }, 'start-up failed');
+  process.exit(1);
+}

@@ -1,0 +1,55 @@
+// Test data written with plain SQL through the service's Prisma client: ids and timestamps chosen by the test.
+import { randomUUID } from 'node:crypto';
+import type { PrismaClient } from '../../src/db/client.js';
+
+export interface GraphFixture {
+  id: string;
+  slug: string;
+}
+
+export async function insertGraph(
+  prisma: PrismaClient,
+  fields: { slug: string; isDefault?: boolean; status?: string; id?: string },
+): Promise<GraphFixture> {
+  const id = fields.id ?? randomUUID();
+  await prisma.$executeRaw`
+    INSERT INTO graphs (id, slug, name, is_default, status)
+    VALUES (${id}::uuid, ${fields.slug}, ${`Graph ${fields.slug}`}, ${fields.isDefault ?? false}, ${fields.status ?? 'active'})`;
+  return { id, slug: fields.slug };
+}
+
+export async function addMember(prisma: PrismaClient, graphId: string, userId: string, role = 'reader'): Promise<void> {
+  await prisma.$executeRaw`INSERT INTO graph_members (graph_id, user_id, role) VALUES (${graphId}::uuid, ${userId}::uuid, ${role})`;
+}
+
+export interface RunFixture {
+  id?: string;
+  createdAt: string;
+  status?: string;
+  migrationId?: string;
+  fromVersion?: number;
+  toVersion?: number;
+  startedAt?: string | null;
+  finishedAt?: string | null;
+  error?: string | null;
+  workflowRunId?: string | null;
+}
+
+export async function insertRun(prisma: PrismaClient, graphId: string, run: RunFixture): Promise<string> {
+  const id = run.id ?? randomUUID();
+  await prisma.$executeRaw`
+    INSERT INTO graph_migration_runs
+      (id, graph_id, from_version, to_version, migration_id, status, started_at, finished_at, error, workflow_run_id, created_at)
+    VALUES (${id}::uuid, ${graphId}::uuid, ${run.fromVersion ?? 1}, ${run.toVersion ?? 2}, ${run.migrationId ?? `m_${id}`},
+      ${run.status ?? 'success'}, ${run.startedAt ?? null}::timestamptz, ${run.finishedAt ?? null}::timestamptz,
+      ${run.error ?? null}, ${run.workflowRunId ?? null}, ${run.createdAt}::timestamptz)`;
+  return id;
+}
+
+/** `count` runs for one graph in one statement, one second apart, newest at `newest`. */
+export async function insertManyRuns(prisma: PrismaClient, graphId: string, count: number, newest = '2026-06-01T00:00:00Z'): Promise<void> {
+  await prisma.$executeRaw`
+    INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at)
+    SELECT gen_random_uuid(), ${graphId}::uuid, n, n + 1, 'bulk_' || n, 'success', ${newest}::timestamptz - make_interval(secs => n)
+    FROM generate_series(1, ${count}) AS n`;
+}

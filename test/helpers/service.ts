@@ -1,0 +1,66 @@
+// Starts the real service (src/service.ts) on a loopback port over a fresh test database, with a
+// known HS256 secret and a record of every SQL statement Prisma sends.
+import { signAccessToken } from '../../src/auth/viewer.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startService, type Service } from '../../src/service.js';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+
+export interface TestService {
+  url: string;
+  service: Service;
+  database: TestDatabase;
+  prisma: Service['database']['prisma'];
+  /** SQL statements sent since the last `statements.length = 0`. */
+  statements: string[];
+  token(sub: string, options?: { isSuperuser?: boolean; expiresIn?: string | number }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startTestService(
+  kind: DatabaseKind,
+  options: { seed?: boolean; env?: Record<string, string> } = {},
+): Promise<TestService> {
+  const database = await createTestDatabase(kind);
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    DATA_DIR: database.dataDir,
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    SEED_ON_FIRST_START: options.seed ? 'true' : 'false',
+    ...(database.url ? { DATABASE_URL: database.url } : {}),
+    ...options.env,
+  });
+  const statements: string[] = [];
+  const service = await startService(config, createLogger(config.logLevel), { onQuery: (event) => statements.push(event.query) });
+  return {
+    url: service.url,
+    service,
+    database,
+    prisma: service.database.prisma,
+    statements,
+    token: (sub, claims = {}) => signAccessToken(TEST_JWT_SECRET, { sub, ...claims }),
+    async close() {
+      await service.close();
+      await database.drop();
+    },
+  };
+}
+
+/** POSTs a GraphQL operation and returns the parsed JSON body. */
+export async function graphql<T = any>(
+  url: string,
+  query: string,
+  options: { token?: string; variables?: Record<string, unknown> } = {},
+): Promise<{ data?: T; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] }> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) },
+    body: JSON.stringify({ query, variables: options.variables }),
+  });
+  return response.json() as Promise<any>;
+}
