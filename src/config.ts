@@ -95,24 +95,28 @@ export class ConfigError extends Error {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = environmentSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
         const name = String(issue.path[0]);
         // Values that may hold credentials are never echoed into logs.
         const shown = SECRET_VARIABLES.has(name) ? '' : `=${JSON.stringify(env[name] ?? '')}`;
         return `${name}${shown}: ${issue.message}`;
-      }),
-    );
-  }
-  const config = toConfig(parsed.data);
+      });
+  // Checked on the raw values as well, so one bad variable does not hide these from the same report.
+  problems.push(...authenticationProblems(env));
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  return toConfig(parsed.data);
+}
+
+function authenticationProblems(env: NodeJS.ProcessEnv): string[] {
+  const isSet = (name: string) => (env[name] ?? '') !== '';
   const problems: string[] = [];
-  if (config.auth.jwtSecret && config.auth.jwksUrl) {
+  if (isSet('AUTH_JWT_SECRET') && isSet('AUTH_JWKS_URL')) {
     problems.push('AUTH_JWT_SECRET and AUTH_JWKS_URL are both set: choose one way to verify tokens');
   }
-  if (config.isProduction && !config.auth.jwtSecret && !config.auth.jwksUrl) {
+  if (env.NODE_ENV === 'production' && !isSet('AUTH_JWT_SECRET') && !isSet('AUTH_JWKS_URL')) {
     problems.push('NODE_ENV=production requires AUTH_JWT_SECRET or AUTH_JWKS_URL: the service never runs unauthenticated in production');
   }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return problems;
 }

@@ -14,8 +14,8 @@ const MIGRATION_LOCK_KEY = 72707369;
 const TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 15 * 60_000 };
 
 export class MigrationError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'MigrationError';
   }
 }
@@ -88,8 +88,18 @@ export async function migrate(prisma: PrismaClient, directory = MIGRATIONS_DIR):
       await tx.$executeRaw`
         INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count)
         VALUES (${id}, ${migration.checksum}, ${migration.name}, now(), 0)`;
-      for (const statement of splitSqlStatements(migration.sql)) {
-        await tx.$executeRawUnsafe(statement);
+      const statements = splitSqlStatements(migration.sql);
+      for (const [index, statement] of statements.entries()) {
+        try {
+          await tx.$executeRawUnsafe(statement);
+        } catch (error) {
+          // The transaction rolls back the whole migration and its record; the operator needs to
+          // know which file and statement to fix, and the database's own reason.
+          throw new MigrationError(
+            `Migration ${migration.name} failed and was rolled back: statement ${index + 1} of ${statements.length} in ${migration.file} was refused: ${databaseMessage(error)}`,
+            { cause: error },
+          );
+        }
       }
       await tx.$executeRaw`
         UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = ${id}`;
@@ -100,13 +110,27 @@ export async function migrate(prisma: PrismaClient, directory = MIGRATIONS_DIR):
   return applied;
 }
 
+/** The database's reason for refusing a statement, without Prisma's invocation preamble. */
+function databaseMessage(error: unknown): string {
+  const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalMessage?: unknown } } } }).meta?.driverAdapterError?.cause;
+  if (typeof cause?.originalMessage === 'string') return cause.originalMessage;
+  return error instanceof Error ? error.message.trim() : String(error);
+}
+
+// Characters that may continue an unquoted identifier, `$` included (so `a$b$` is a name, not a quote).
+const IDENTIFIER_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
+const DOLLAR_QUOTE_TAG = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/;
+
 /**
  * Splits a migration script into single statements: PGlite's extended protocol runs one statement
- * per call. Semicolons inside quotes, quoted identifiers, dollar-quoted bodies and comments do not split.
+ * per call. Semicolons inside string literals (E'' escapes included), quoted identifiers,
+ * dollar-quoted bodies and comments (nested block comments included) do not split, and a part
+ * holding only comments is not a statement.
  */
 export function splitSqlStatements(sql: string): string[] {
   const statements: string[] = [];
   let start = 0;
+  let hasCode = false;
   let i = 0;
   while (i < sql.length) {
     const char = sql[i]!;
@@ -114,33 +138,77 @@ export function splitSqlStatements(sql: string): string[] {
     if (char === '-' && next === '-') {
       const end = sql.indexOf('\n', i);
       i = end === -1 ? sql.length : end + 1;
-    } else if (char === '/' && next === '*') {
-      const end = sql.indexOf('*/', i + 2);
-      i = end === -1 ? sql.length : end + 2;
-    } else if (char === "'" || char === '"') {
-      let j = i + 1;
-      while (j < sql.length && !(sql[j] === char && sql[j + 1] !== char)) j += sql[j] === char ? 2 : 1;
-      i = j + 1;
+      continue;
+    }
+    if (char === '/' && next === '*') {
+      i = endOfBlockComment(sql, i);
+      continue;
+    }
+    if (char === ';') {
+      if (hasCode) statements.push(sql.slice(start, i));
+      i += 1;
+      start = i;
+      hasCode = false;
+      continue;
+    }
+    if (!/\s/.test(char)) hasCode = true;
+    if (char === "'") {
+      i = endOfQuoted(sql, i, "'", false);
+    } else if (char === '"') {
+      i = endOfQuoted(sql, i, '"', false);
     } else if (char === '$') {
-      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i))?.[0];
+      const tag = DOLLAR_QUOTE_TAG.exec(sql.slice(i, i + 64))?.[0];
       if (tag) {
         const end = sql.indexOf(tag, i + tag.length);
         i = end === -1 ? sql.length : end + tag.length;
       } else {
         i += 1;
       }
-    } else if (char === ';') {
-      statements.push(sql.slice(start, i));
-      i += 1;
-      start = i;
+    } else if (IDENTIFIER_CHAR.test(char)) {
+      let end = i + 1;
+      while (end < sql.length && IDENTIFIER_CHAR.test(sql[end]!)) end += 1;
+      // E'...' is an escape string: a backslash escapes the quote that follows it.
+      const escapeString = end === i + 1 && (char === 'E' || char === 'e') && sql[end] === "'";
+      i = escapeString ? endOfQuoted(sql, end, "'", true) : end;
     } else {
       i += 1;
     }
   }
-  statements.push(sql.slice(start));
-  return statements.filter((statement) => !isBlank(statement));
+  if (hasCode) statements.push(sql.slice(start));
+  return statements;
 }
 
-function isBlank(statement: string): boolean {
-  return statement.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim() === '';
+/** Index just past the literal or quoted identifier opening at `open` (doubled quotes stay inside). */
+function endOfQuoted(sql: string, open: number, quote: string, backslashEscapes: boolean): number {
+  let j = open + 1;
+  while (j < sql.length) {
+    if (backslashEscapes && sql[j] === '\\') {
+      j += 2;
+    } else if (sql[j] === quote) {
+      if (sql[j + 1] !== quote) return j + 1;
+      j += 2;
+    } else {
+      j += 1;
+    }
+  }
+  return sql.length;
+}
+
+/** Index just past the block comment opening at `open`; PostgreSQL nests block comments. */
+function endOfBlockComment(sql: string, open: number): number {
+  let depth = 0;
+  let j = open;
+  while (j < sql.length) {
+    if (sql[j] === '/' && sql[j + 1] === '*') {
+      depth += 1;
+      j += 2;
+    } else if (sql[j] === '*' && sql[j + 1] === '/') {
+      depth -= 1;
+      j += 2;
+      if (depth === 0) return j;
+    } else {
+      j += 1;
+    }
+  }
+  return sql.length;
 }

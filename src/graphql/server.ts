@@ -43,6 +43,8 @@ export function createGraphQLServer(options: { introspection: boolean; logger: L
     schema: createSubgraphSchema(),
     introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
+    // main.ts owns shutdown: Apollo's own handler would re-raise the signal before the pool is closed.
+    stopOnTerminationSignals: false,
     formatError,
     plugins: [logInternalErrors, ApolloServerPluginLandingPageDisabled()],
   });

@@ -1,0 +1,120 @@
+// Configuration is read once from an env object: documented defaults, every bad variable named in one
+// error, secrets never echoed, and production never unauthenticated.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const SECRET = 'a-hs256-secret-of-at-least-32-characters';
+
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected loadConfig to refuse this environment');
+}
+
+describe('loadConfig', () => {
+  it('defaults to the embedded database, port 4000 and development', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      isProduction: false,
+      host: '0.0.0.0',
+      port: 4000,
+      logLevel: 'info',
+      database: { kind: 'pglite', dataDir: './.data' },
+      dataDir: './.data',
+      migrateOnStart: true,
+      seedOnFirstStart: true,
+      auth: { jwtSecret: undefined, jwksUrl: undefined, issuer: undefined, audience: undefined, clockToleranceSeconds: 5 },
+      shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  it('uses PostgreSQL when DATABASE_URL is set, without demo data unless asked', () => {
+    const url = 'postgresql://app:secret@db.internal:5432/graphs';
+    expect(loadConfig({ DATABASE_URL: url })).toMatchObject({
+      database: { kind: 'postgres', url, poolSize: 10 },
+      seedOnFirstStart: false,
+    });
+    expect(loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '3', SEED_ON_FIRST_START: 'true' })).toMatchObject({
+      database: { kind: 'postgres', url, poolSize: 3 },
+      seedOnFirstStart: true,
+    });
+  });
+
+  it('treats an empty DATABASE_URL as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '' }).database.kind).toBe('pglite');
+  });
+
+  it('parses numbers and flags', () => {
+    expect(
+      loadConfig({ PORT: '0', HOST: '127.0.0.1', MIGRATE_ON_START: 'false', SEED_ON_FIRST_START: '0', SHUTDOWN_TIMEOUT_MS: '250' }),
+    ).toMatchObject({ port: 0, host: '127.0.0.1', migrateOnStart: false, seedOnFirstStart: false, shutdownTimeoutMs: 250 });
+  });
+
+  it('names a malformed DATABASE_URL and a non-numeric PORT in one error, without echoing the URL', () => {
+    const password = 'hunter2-do-not-log';
+    const error = configError({ DATABASE_URL: `postgresql://admin:${password}@/`, PORT: 'abc' });
+    expect(error.problems).toHaveLength(2);
+    expect(error.message).toMatch(/DATABASE_URL/);
+    expect(error.message).toMatch(/PORT/);
+    expect(error.message).toContain('"abc"');
+    expect(error.message).not.toContain(password);
+    expect(error.message).not.toContain('admin:');
+  });
+
+  it('refuses a URL that is not PostgreSQL', () => {
+    for (const url of ['nope', 'mysql://root@localhost/db', 'postgresql://']) {
+      expect(configError({ DATABASE_URL: url }).message, url).toMatch(/DATABASE_URL/);
+    }
+  });
+
+  it('refuses out-of-range numbers and unknown enum values, naming each', () => {
+    const error = configError({ PORT: '70000', NODE_ENV: 'staging', LOG_LEVEL: 'loud', MIGRATE_ON_START: 'yes', DATABASE_POOL_SIZE: '0' });
+    expect(error.problems).toHaveLength(5);
+    for (const name of ['PORT', 'NODE_ENV', 'LOG_LEVEL', 'MIGRATE_ON_START', 'DATABASE_POOL_SIZE']) {
+      expect(error.message).toContain(name);
+    }
+  });
+
+  it('refuses a short HS256 secret without echoing it', () => {
+    const error = configError({ AUTH_JWT_SECRET: 'short-secret' });
+    expect(error.message).toContain('AUTH_JWT_SECRET');
+    expect(error.message).not.toContain('short-secret');
+  });
+
+  it('accepts a JWKS URL over https, or http on loopback only', () => {
+    expect(loadConfig({ AUTH_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json' }).auth.jwksUrl).toBe(
+      'https://idp.example.com/.well-known/jwks.json',
+    );
+    expect(loadConfig({ AUTH_JWKS_URL: 'http://127.0.0.1:8080/jwks' }).auth.jwksUrl).toBe('http://127.0.0.1:8080/jwks');
+    expect(configError({ AUTH_JWKS_URL: 'http://idp.example.com/jwks' }).message).toContain('AUTH_JWKS_URL');
+  });
+
+  it('refuses production without authentication', () => {
+    const error = configError({ NODE_ENV: 'production' });
+    expect(error.problems).toHaveLength(1);
+    expect(error.message).toMatch(/production/);
+    expect(error.message).toMatch(/AUTH_JWT_SECRET/);
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: SECRET }).isProduction).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: 'https://idp.example.com/jwks' }).isProduction).toBe(true);
+  });
+
+  it('refuses both AUTH_JWT_SECRET and AUTH_JWKS_URL', () => {
+    const error = configError({ AUTH_JWT_SECRET: SECRET, AUTH_JWKS_URL: 'https://idp.example.com/jwks' });
+    expect(error.problems).toHaveLength(1);
+    expect(error.message).toContain('AUTH_JWT_SECRET');
+    expect(error.message).toContain('AUTH_JWKS_URL');
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it('reports a bad variable and a missing production requirement together', () => {
+    const error = configError({ NODE_ENV: 'production', PORT: 'abc' });
+    expect(error.problems).toHaveLength(2);
+    expect(error.message).toContain('PORT');
+    expect(error.message).toMatch(/production requires/);
+  });
+});

@@ -1,0 +1,190 @@
+// The real entry point as an operator runs it: `node --import tsx src/main.ts` with no configuration
+// but a data directory and a port. It must come up with demo data, stop cleanly on SIGTERM, start
+// again on the same data without re-applying anything, and refuse bad configuration readably.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
+// Bounds for a busy shared machine; the test never judges how fast anything is.
+const START_DEADLINE_MS = 90_000;
+const EXIT_DEADLINE_MS = 30_000;
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+interface Process {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<Exit>;
+}
+
+const running: Process[] = [];
+
+function startMain(env: Record<string, string>): Process {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: REPOSITORY,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', APOLLO_TELEMETRY_DISABLED: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const started = { child, stdout: () => stdout, stderr: () => stderr, exited };
+  running.push(started);
+  void exited.then(() => running.splice(running.indexOf(started), 1));
+  return started;
+}
+
+function describeOutput(main: Process): string {
+  return `\n--- stdout ---\n${main.stdout()}\n--- stderr ---\n${main.stderr()}`;
+}
+
+async function exitWithin(main: Process, deadlineMs: number): Promise<Exit> {
+  const timeout = sleep(deadlineMs).then(() => {
+    throw new Error(`the process did not exit within ${deadlineMs} ms${describeOutput(main)}`);
+  });
+  return Promise.race([main.exited, timeout]);
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Polls until `check` returns a value, failing early with the output if the process exits. */
+async function waitFor<T>(main: Process, what: string, check: () => Promise<T | undefined>): Promise<T> {
+  let exited: Exit | undefined;
+  void main.exited.then((exit) => (exited = exit));
+  const deadline = Date.now() + START_DEADLINE_MS;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`the process exited (${JSON.stringify(exited)}) before ${what}${describeOutput(main)}`);
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    await sleep(250);
+  }
+  throw new Error(`no ${what} within ${START_DEADLINE_MS} ms${describeOutput(main)}`);
+}
+
+async function waitForHealth(main: Process, baseUrl: string): Promise<void> {
+  await waitFor(main, 'healthy /healthz', async () => {
+    const response = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(5_000) });
+    return response.status === 200 ? true : undefined;
+  });
+}
+
+async function waitForCurlLine(main: Process): Promise<{ token: string; url: string }> {
+  return waitFor(main, 'curl line on stdout', async () => {
+    const match = /curl -H 'Authorization: Bearer ([^']+)' '([^']+)'/.exec(main.stdout());
+    return match ? { token: match[1]!, url: match[2]! } : undefined;
+  });
+}
+
+/** The `msg` of every pino line on stdout. */
+function logMessages(main: Process): string[] {
+  return main
+    .stdout()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => (JSON.parse(line) as { msg?: string }).msg ?? '');
+}
+
+async function demoHistory(baseUrl: string, token: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${baseUrl}/api/v1/graphs/demo_knowledge/migrations`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+afterEach(async () => {
+  // A failed assertion must not leave a server behind: stop what this file started, by its own handle.
+  for (const main of [...running]) {
+    main.child.kill('SIGKILL');
+    await main.exited;
+  }
+});
+
+describe('src/main.ts as a process', { timeout: 300_000 }, () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'gms-main-'));
+  });
+  afterAll(async () => {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts with demo data, stops on SIGTERM, and starts again on the same data without re-migrating', async () => {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const first = startMain({ DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1' });
+    await waitForHealth(first, baseUrl);
+    const curl = await waitForCurlLine(first);
+    expect(curl.url).toBe(`${baseUrl}/api/v1/graphs/demo_knowledge/migrations?limit=5`);
+
+    const history = await demoHistory(baseUrl, curl.token);
+    expect(history.status, JSON.stringify(history.body)).toBe(200);
+    expect(history.body).toHaveLength(7);
+    // The curl line works as printed.
+    const limited = await fetch(curl.url, { headers: { authorization: `Bearer ${curl.token}` } });
+    expect(limited.status).toBe(200);
+    expect(await limited.json()).toHaveLength(5);
+
+    const firstMessages = logMessages(first);
+    expect(firstMessages).toContain('first start: demo data loaded');
+    expect(firstMessages.some((message) => /^applied \d+ migration\(s\)$/.test(message))).toBe(true);
+
+    first.child.kill('SIGTERM');
+    expect(await exitWithin(first, EXIT_DEADLINE_MS), describeOutput(first)).toEqual({ code: 0, signal: null });
+    expect(logMessages(first)).toContain('shut down cleanly');
+
+    const secondPort = await freePort();
+    const secondUrl = `http://127.0.0.1:${secondPort}`;
+    const second = startMain({ DATA_DIR: dataDir, PORT: String(secondPort), HOST: '127.0.0.1' });
+    await waitForHealth(second, secondUrl);
+    await waitForCurlLine(second);
+    const secondMessages = logMessages(second);
+    expect(secondMessages).toContain('database schema is up to date');
+    expect(secondMessages.some((message) => message.startsWith('applied '))).toBe(false);
+    expect(secondMessages).not.toContain('first start: demo data loaded');
+
+    // Same data, and the development secret survived: the first run's token still works.
+    const again = await demoHistory(secondUrl, curl.token);
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body).toEqual(history.body);
+
+    second.child.kill('SIGTERM');
+    expect(await exitWithin(second, EXIT_DEADLINE_MS), describeOutput(second)).toEqual({ code: 0, signal: null });
+  });
+
+  it('exits 1 on bad configuration with one readable message naming every bad variable', async () => {
+    const scratch = await mkdtemp(path.join(tmpdir(), 'gms-main-bad-'));
+    try {
+      const main = startMain({ DATA_DIR: scratch, PORT: 'abc', DATABASE_URL: 'nope', HOST: '127.0.0.1' });
+      expect(await exitWithin(main, EXIT_DEADLINE_MS), describeOutput(main)).toEqual({ code: 1, signal: null });
+      const stderr = main.stderr();
+      expect(stderr.match(/Invalid configuration/g)).toHaveLength(1);
+      expect(stderr).toMatch(/^\s+- PORT="abc": /m);
+      expect(stderr).toMatch(/^\s+- DATABASE_URL: /m);
+      expect(stderr).not.toContain('nope');
+      // A message, not a crash: no stack trace.
+      expect(stderr).not.toMatch(/^\s+at /m);
+      expect(main.stdout()).toBe('');
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+});
