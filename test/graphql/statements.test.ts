@@ -1,0 +1,154 @@
+// The number of SQL statements a request costs does not grow with the number of graphs it touches:
+// graphs are loaded in one batch, and every graph's history in one more.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATABASE_KINDS } from '../helpers/databases.js';
+import { addMember, insertGraph, insertRun } from '../helpers/fixtures.js';
+import { graphql, startTestService, type TestService } from '../helpers/service.js';
+
+const MEMBER = randomUUID();
+const STRANGER = randomUUID();
+const GRAPH_COUNT = 200;
+
+const ENTITIES = `query($r: [_Any!]!) {
+  _entities(representations: $r) { ... on Graph { id migrations(limit: 5) { id } } }
+}`;
+
+interface SeededGraph {
+  id: string;
+  slug: string;
+  /** Its run ids, newest first. */
+  runIds: string[];
+}
+
+describe.each(DATABASE_KINDS)('statements per request on %s', (kind) => {
+  let service: TestService;
+  let memberToken: string;
+  const graphs: SeededGraph[] = [];
+
+  /** Sends the request with a clean statement log and returns the body and the statements it cost. */
+  async function measured(query: string, options: { token: string; variables?: Record<string, unknown> }) {
+    service.statements.length = 0;
+    const result = await graphql(service.url, query, options);
+    return { result, statements: [...service.statements] };
+  }
+
+  beforeAll(async () => {
+    service = await startTestService(kind);
+    memberToken = await service.token(MEMBER);
+    // Graph i has i % 8 runs (0 to 7), all at instants other graphs' runs share, so a history that
+    // leaked across graphs, or was cut by a global limit instead of a per-graph one, shows.
+    for (let i = 0; i < GRAPH_COUNT; i++) {
+      const graph = await insertGraph(service.prisma, { slug: `g_${String(i).padStart(3, '0')}` });
+      await addMember(service.prisma, graph.id, MEMBER);
+      const runIds: string[] = [];
+      for (let n = 0; n < i % 8; n++) {
+        runIds.unshift(await insertRun(service.prisma, graph.id, { createdAt: `2026-01-01T00:00:0${n}.00000${n}Z` }));
+      }
+      graphs.push({ ...graph, runIds });
+    }
+    await insertGraph(service.prisma, { slug: 'default', isDefault: true });
+  });
+  afterAll(() => service?.close());
+
+  describe('Query.graph with its migrations', () => {
+    const QUERY = `{ graph(slug: "g_007") { slug migrations(limit: 3) { id } } }`;
+
+    it.each([
+      ['a member', () => service.token(MEMBER)],
+      ['a superuser', () => service.token(STRANGER, { isSuperuser: true })],
+    ])('costs at most 2 statements for %s', async (_who, token) => {
+      const { result, statements } = await measured(QUERY, { token: await token() });
+      expect(result.errors).toBeUndefined();
+      expect(result.data.graph.migrations.map((run: { id: string }) => run.id)).toEqual(graphs[7]!.runIds.slice(0, 3));
+      expect(statements.length).toBeGreaterThan(0);
+      expect(statements.length).toBeLessThanOrEqual(2);
+    });
+
+    it('costs at most 2 statements for any user on the default graph', async () => {
+      const { result, statements } = await measured(`{ graph(slug: "default") { slug migrations { id } } }`, {
+        token: await service.token(STRANGER),
+      });
+      expect(result.errors).toBeUndefined();
+      expect(result.data.graph).toEqual({ slug: 'default', migrations: [] });
+      expect(statements.length).toBeLessThanOrEqual(2);
+    });
+  });
+
+  describe('_entities', () => {
+    /** The first n graphs, referred to alternately by id and by slug. */
+    function representations(n: number) {
+      return graphs.slice(0, n).map((graph, i) => (i % 2 === 0 ? { __typename: 'Graph', id: graph.id } : { __typename: 'Graph', slug: graph.slug }));
+    }
+
+    const counts = new Map<number, number>();
+
+    it.each([1, 50, 200])('with %i Graph representations costs at most 3 statements and gives each graph its own runs', async (n) => {
+      const { result, statements } = await measured(ENTITIES, { token: memberToken, variables: { r: representations(n) } });
+      expect(result.errors).toBeUndefined();
+      expect(result.data._entities).toEqual(graphs.slice(0, n).map((graph) => ({ id: graph.id, migrations: graph.runIds.slice(0, 5).map((id) => ({ id })) })));
+      expect(statements.length).toBeGreaterThan(0);
+      expect(statements.length).toBeLessThanOrEqual(3);
+      counts.set(n, statements.length);
+    });
+
+    it('costs the same number of statements for 1, 50 and 200 representations', () => {
+      expect(counts.size).toBe(3);
+      expect(new Set(counts.values()).size).toBe(1);
+    });
+
+    it('refers to one graph by both keys in one request without a second load', async () => {
+      const graph = graphs[5]!;
+      const { result, statements } = await measured(ENTITIES, {
+        token: memberToken,
+        variables: { r: [{ __typename: 'Graph', id: graph.id }, { __typename: 'Graph', slug: graph.slug }, { __typename: 'Graph', id: graph.id.toUpperCase() }] },
+      });
+      expect(result.errors).toBeUndefined();
+      const expected = { id: graph.id, migrations: graph.runIds.map((id) => ({ id })) };
+      expect(result.data._entities).toEqual([expected, expected, expected]);
+      expect(statements.length).toBeLessThanOrEqual(2);
+    });
+
+    it('stays bounded with two aliases of different limits on every graph', async () => {
+      const { result, statements } = await measured(
+        `query($r: [_Any!]!) {
+          _entities(representations: $r) { ... on Graph { id newest: migrations(limit: 1) { id } recent: migrations(limit: 6) { id } } }
+        }`,
+        { token: memberToken, variables: { r: representations(GRAPH_COUNT) } },
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data._entities).toEqual(
+        graphs.map((graph) => ({
+          id: graph.id,
+          newest: graph.runIds.slice(0, 1).map((id) => ({ id })),
+          recent: graph.runIds.slice(0, 6).map((id) => ({ id })),
+        })),
+      );
+      expect(statements.length).toBeLessThanOrEqual(3);
+    });
+
+    it('answers unknown and malformed keys with null in place, still in one batch', async () => {
+      const { result, statements } = await measured(ENTITIES, {
+        token: memberToken,
+        variables: {
+          r: [
+            { __typename: 'Graph', id: randomUUID() },
+            { __typename: 'Graph', id: graphs[3]!.id },
+            { __typename: 'Graph', id: 'not-a-uuid' },
+            { __typename: 'Graph', slug: 'no_such_graph' },
+            { __typename: 'Graph', slug: graphs[4]!.slug },
+          ],
+        },
+      });
+      expect(result.errors).toBeUndefined();
+      expect(result.data._entities).toEqual([
+        null,
+        { id: graphs[3]!.id, migrations: graphs[3]!.runIds.map((id) => ({ id })) },
+        null,
+        null,
+        { id: graphs[4]!.id, migrations: graphs[4]!.runIds.map((id) => ({ id })) },
+      ]);
+      expect(statements.length).toBeLessThanOrEqual(3);
+    });
+  });
+});
