@@ -1,4 +1,4 @@
-// The HTTP app on node:http: /graphql (Apollo Server), the REST shim, health and readiness.
+// The HTTP app on node:http: /graphql (Apollo Server), the REST shim, its OpenAPI document, health and readiness.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
@@ -6,6 +6,7 @@ import type { Database } from '../db/client.js';
 import type { Context, CreateContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import { graphMigrations, type RestResponse } from '../rest/migrations.js';
+import { OPENAPI_DOCUMENT } from './openapi.js';
 
 export interface AppDependencies {
   database: Pick<Database, 'ping'>;
@@ -40,9 +41,10 @@ export function createApp({ database, graphql, createContext, logger }: AppDepen
       const url = new URL(req.url ?? '/', 'http://localhost');
       const context = () => createContext({ authorization: req.headers.authorization, logger: log });
       if (url.pathname === '/graphql') return await serveGraphQL(req, res, url, graphql, context);
-      if (url.pathname === '/healthz') return requireGet(req, () => sendJson(res, { status: 200, body: { status: 'ok' } }));
+      if (url.pathname === '/openapi.json') return await requireGet(req, () => sendJson(res, { status: 200, body: OPENAPI_DOCUMENT }));
+      if (url.pathname === '/healthz') return await requireGet(req, () => sendJson(res, { status: 200, body: { status: 'ok' } }));
       if (url.pathname === '/readyz') {
-        return requireGet(req, async () =>
+        return await requireGet(req, async () =>
           sendJson(res, (await database.ping()) ? { status: 200, body: { status: 'ready' } } : { status: 503, body: { status: 'database unavailable' } }),
         );
       }

@@ -33,9 +33,21 @@ export const MIGRATIONS_OPERATION = /* GraphQL */ `
   }
 `;
 
+/** The `detail` of every non-422 error, word for word as the Python service sent it (the OpenAPI document reuses them). */
+export const ERROR_DETAIL = {
+  notAuthenticated: 'Not authenticated',
+  invalidToken: 'Invalid or expired token',
+  graphNotFound: 'Graph not found',
+  notMember: 'Not a member of this graph',
+  internal: 'Internal Server Error',
+} as const;
+
+// FastAPI's HTTPBearer challenges with this header on every 401.
+const BEARER_CHALLENGE = { 'WWW-Authenticate': 'Bearer' };
+
 const detail = (status: number, message: string, headers?: Record<string, string>): RestResponse => ({ status, body: { detail: message }, headers });
 
-export const NOT_FOUND = detail(404, 'Graph not found');
+export const NOT_FOUND = detail(404, ERROR_DETAIL.graphNotFound);
 
 type LimitResult = { ok: true; limit: number } | { ok: false; response: RestResponse };
 
@@ -68,8 +80,8 @@ export async function graphMigrations(
   search: URLSearchParams,
 ): Promise<RestResponse> {
   // FastAPI resolves the auth dependency before it validates parameters: 401 comes before 422.
-  if (context.viewer.kind === 'anonymous') return detail(401, 'Not authenticated', { 'WWW-Authenticate': 'Bearer' });
-  if (context.viewer.kind === 'invalid') return detail(401, 'Invalid or expired token', { 'WWW-Authenticate': 'Bearer' });
+  if (context.viewer.kind === 'anonymous') return detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE);
+  if (context.viewer.kind === 'invalid') return detail(401, ERROR_DETAIL.invalidToken, BEARER_CHALLENGE);
   const parsed = parseLimit(search);
   if (!parsed.ok) return parsed.response;
 
@@ -86,9 +98,9 @@ export async function graphMigrations(
 
 function fromGraphQLErrors(errors: readonly GraphQLFormattedError[], context: Context): RestResponse {
   const codes = new Set(errors.map((error) => error.extensions?.code));
-  if (codes.has('UNAUTHENTICATED')) return detail(401, 'Not authenticated', { 'WWW-Authenticate': 'Bearer' });
-  if (codes.has('FORBIDDEN')) return detail(403, 'Not a member of this graph');
+  if (codes.has('UNAUTHENTICATED')) return detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE);
+  if (codes.has('FORBIDDEN')) return detail(403, ERROR_DETAIL.notMember);
   // Internal errors were logged with their detail by the GraphQL server; the client gets none.
   context.logger.error({ errors }, 'REST migrations operation failed');
-  return detail(500, 'Internal Server Error');
+  return detail(500, ERROR_DETAIL.internal);
 }

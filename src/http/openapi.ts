@@ -1,0 +1,280 @@
+// The OpenAPI 3.1 description of the REST door, served at GET /openapi.json. Bounds come from
+// HISTORY_LIMIT and error texts from ERROR_DETAIL, so the document cannot drift from the code
+// that enforces them; test/rest/openapi.test.ts validates real responses against it.
+import { HISTORY_LIMIT } from '../data/migrationRuns.js';
+import { ERROR_DETAIL } from '../rest/migrations.js';
+
+/** A JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1), as far as this document uses it. */
+export interface SchemaObject {
+  $ref?: string;
+  type?: string | string[];
+  format?: string;
+  pattern?: string;
+  enum?: readonly unknown[];
+  const?: unknown;
+  minimum?: number;
+  maximum?: number;
+  default?: unknown;
+  items?: SchemaObject;
+  prefixItems?: SchemaObject[];
+  anyOf?: SchemaObject[];
+  properties?: Record<string, SchemaObject>;
+  required?: string[];
+  additionalProperties?: boolean | SchemaObject;
+  title?: string;
+  description?: string;
+  examples?: unknown[];
+}
+
+interface MediaType {
+  schema: SchemaObject;
+  example?: unknown;
+}
+
+interface Response {
+  description: string;
+  headers?: Record<string, { description: string; schema: SchemaObject }>;
+  content?: Record<string, MediaType>;
+}
+
+interface Parameter {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required: boolean;
+  description: string;
+  schema: SchemaObject;
+}
+
+interface Operation {
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags?: string[];
+  security: Record<string, string[]>[];
+  parameters?: Parameter[];
+  responses: Record<string, Response>;
+}
+
+export interface OpenApiDocument {
+  openapi: '3.1.0';
+  jsonSchemaDialect: string;
+  info: { title: string; version: string; description: string };
+  paths: Record<string, { get: Operation }>;
+  components: {
+    schemas: Record<string, SchemaObject>;
+    securitySchemes: Record<string, { type: 'http'; scheme: 'bearer'; bearerFormat: string; description: string }>;
+  };
+}
+
+export const MIGRATIONS_PATH = '/api/v1/graphs/{slug}/migrations';
+
+const schemaRef = (name: string): SchemaObject => ({ $ref: `#/components/schemas/${name}` });
+
+/** RFC 3339 UTC with exactly six fractional digits: the database's microseconds, never rounded. */
+const TIMESTAMP_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{6}Z$';
+const timestamp = (description: string): SchemaObject => ({ type: 'string', format: 'date-time', pattern: TIMESTAMP_PATTERN, description });
+const nullableTimestamp = (description: string): SchemaObject => ({ ...timestamp(description), type: ['string', 'null'] });
+
+const json = (schema: SchemaObject, example?: unknown): Record<string, MediaType> => ({
+  'application/json': example === undefined ? { schema } : { schema, example },
+});
+
+const detailBody = (title: string, details: readonly string[]): SchemaObject => ({
+  title,
+  type: 'object',
+  properties: { detail: { type: 'string', enum: details } },
+  required: ['detail'],
+  additionalProperties: false,
+});
+
+const BEARER_CHALLENGE_HEADER = { 'WWW-Authenticate': { description: 'Always `Bearer`.', schema: { type: 'string', const: 'Bearer' } } };
+
+const EXAMPLE_RUN = {
+  id: '0a6b9e0c-0000-4000-8000-000000000006',
+  graph_id: '3b9d6a52-1f0e-4c7b-a8d4-2e6f9c1b7a30',
+  from_version: 4,
+  to_version: 5,
+  migration_id: 'add_provenance_columns',
+  status: 'running',
+  started_at: '2026-05-06T11:00:01.250000Z',
+  finished_at: null,
+  error: null,
+  workflow_run_id: 'wf-20260506-1100-e4',
+  created_at: '2026-05-06T11:00:00.000001Z',
+};
+
+export const OPENAPI_DOCUMENT: OpenApiDocument = {
+  openapi: '3.1.0',
+  jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+  info: {
+    title: 'graph-migrations-subgraph REST API',
+    version: '1.0.0',
+    description:
+      "The REST shim of the graph-migrations subgraph. It keeps the wire contract of the Python service it replaces: the same paths, bodies, status codes and FastAPI error shapes. GraphQL is served at POST /graphql.",
+  },
+  paths: {
+    [MIGRATIONS_PATH]: {
+      get: {
+        operationId: 'listGraphMigrations',
+        summary: "A graph's migration-run history, newest first",
+        description:
+          'A bare JSON array of the graph\'s migration runs, newest first (`created_at` descending, then `id` descending), at most `limit` items; `[]` for a graph that never migrated. ' +
+          'Requires GRAPH_READ: a superuser, any authenticated user on the default graph, or a member of the graph. ' +
+          'Checks run in this order: token (401), query parameters (422), graph exists and is not deleted (404), permission (403).',
+        tags: ['graphs'],
+        security: [{ HTTPBearer: [] }],
+        parameters: [
+          {
+            name: 'slug',
+            in: 'path',
+            required: true,
+            description: "The graph's slug (lowercase letters, digits and `_`). An unknown or deleted graph is a 404.",
+            schema: { type: 'string', title: 'Slug' },
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            description: `How many runs to return at most, ${HISTORY_LIMIT.min} to ${HISTORY_LIMIT.max}.`,
+            schema: { type: 'integer', title: 'Limit', minimum: HISTORY_LIMIT.min, maximum: HISTORY_LIMIT.max, default: HISTORY_LIMIT.default },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The runs, newest first.',
+            content: json({ type: 'array', title: 'Response List Graph Migrations', items: schemaRef('GraphMigrationRun') }, [EXAMPLE_RUN]),
+          },
+          '401': {
+            description: 'No bearer token, or a token that is malformed, expired or not signed by a trusted key.',
+            headers: BEARER_CHALLENGE_HEADER,
+            content: json(schemaRef('UnauthorizedError'), { detail: ERROR_DETAIL.notAuthenticated }),
+          },
+          '403': {
+            description: 'The viewer may not read this graph (not a member, not a superuser, not the default graph).',
+            content: json(schemaRef('ForbiddenError'), { detail: ERROR_DETAIL.notMember }),
+          },
+          '404': {
+            description: 'No graph has this slug, or it has been deleted.',
+            content: json(schemaRef('NotFoundError'), { detail: ERROR_DETAIL.graphNotFound }),
+          },
+          '422': {
+            description: 'Invalid query parameters (FastAPI validation error).',
+            content: json(schemaRef('HTTPValidationError'), {
+              detail: [
+                {
+                  type: 'greater_than_equal',
+                  loc: ['query', 'limit'],
+                  msg: `Input should be greater than or equal to ${HISTORY_LIMIT.min}`,
+                  input: String(HISTORY_LIMIT.min - 1),
+                  ctx: { ge: HISTORY_LIMIT.min },
+                },
+              ],
+            }),
+          },
+        },
+      },
+    },
+    '/healthz': {
+      get: {
+        operationId: 'health',
+        summary: 'Liveness: 200 while the process runs',
+        tags: ['operations'],
+        security: [],
+        responses: {
+          '200': { description: 'The process is up.', content: json(statusBody(['ok'])) },
+        },
+      },
+    },
+    '/readyz': {
+      get: {
+        operationId: 'readiness',
+        summary: 'Readiness: 200 when the database answers, 503 otherwise',
+        tags: ['operations'],
+        security: [],
+        responses: {
+          '200': { description: 'The database answers.', content: json(statusBody(['ready'])) },
+          '503': { description: 'The database does not answer.', content: json(statusBody(['database unavailable'])) },
+        },
+      },
+    },
+  },
+  components: {
+    schemas: {
+      GraphMigrationRun: {
+        title: 'GraphMigrationRun',
+        description: 'One migration hop a graph\'s data went through. Every key is always present; absent values are `null`.',
+        type: 'object',
+        // In the contract's key order, which is also the order of the keys on the wire.
+        properties: {
+          id: { type: 'string', format: 'uuid' },
+          graph_id: { type: 'string', format: 'uuid' },
+          from_version: { type: 'integer' },
+          to_version: { type: 'integer' },
+          migration_id: { type: 'string' },
+          status: {
+            type: 'string',
+            description:
+              'The state as the database holds it (today `pending`, `running`, `success`, `failed` or `skipped`). Deliberately not an enum: a state added by a database migration comes through unchanged, so clients must accept values they do not know.',
+            examples: ['pending', 'running', 'success', 'failed', 'skipped'],
+          },
+          started_at: nullableTimestamp('When the run started; null until it does.'),
+          finished_at: nullableTimestamp('When the run finished; null until it does.'),
+          error: { type: ['string', 'null'], description: 'Why the run failed; null otherwise.' },
+          workflow_run_id: { type: ['string', 'null'], description: 'Id of the workflow-engine run that executed this hop.' },
+          created_at: timestamp('When the run was recorded.'),
+        },
+        required: [
+          'id',
+          'graph_id',
+          'from_version',
+          'to_version',
+          'migration_id',
+          'status',
+          'started_at',
+          'finished_at',
+          'error',
+          'workflow_run_id',
+          'created_at',
+        ],
+        additionalProperties: false,
+      },
+      UnauthorizedError: detailBody('UnauthorizedError', [ERROR_DETAIL.notAuthenticated, ERROR_DETAIL.invalidToken]),
+      ForbiddenError: detailBody('ForbiddenError', [ERROR_DETAIL.notMember]),
+      NotFoundError: detailBody('NotFoundError', [ERROR_DETAIL.graphNotFound]),
+      HTTPValidationError: {
+        title: 'HTTPValidationError',
+        type: 'object',
+        properties: { detail: { type: 'array', title: 'Detail', items: schemaRef('ValidationError') } },
+        required: ['detail'],
+        additionalProperties: false,
+      },
+      ValidationError: {
+        title: 'ValidationError',
+        description:
+          'One failed check, as pydantic reports it: `int_parsing` (no `ctx`), `greater_than_equal` (`ctx.ge`) or `less_than_equal` (`ctx.le`).',
+        type: 'object',
+        properties: {
+          type: { type: 'string', title: 'Error Type', examples: ['int_parsing', 'greater_than_equal', 'less_than_equal'] },
+          loc: { type: 'array', title: 'Location', items: { anyOf: [{ type: 'string' }, { type: 'integer' }] } },
+          msg: { type: 'string', title: 'Message' },
+          input: { title: 'Input', description: 'The value as it was sent: the raw query-string text.' },
+          ctx: { type: 'object', title: 'Context', additionalProperties: { type: 'integer' } },
+        },
+        required: ['type', 'loc', 'msg', 'input'],
+        additionalProperties: false,
+      },
+    },
+    securitySchemes: {
+      HTTPBearer: {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'A JWT (HS256 with the configured secret, or RS256/ES256 from the configured JWKS); `sub` is the user id, `is_superuser: true` marks a superuser.',
+      },
+    },
+  },
+};
+
+function statusBody(values: string[]): SchemaObject {
+  return { type: 'object', properties: { status: { type: 'string', enum: values } }, required: ['status'], additionalProperties: false };
+}

@@ -1,0 +1,205 @@
+// GET /openapi.json, and real answers of the running service validated against it (Ajv, draft 2020-12,
+// the dialect of OpenAPI 3.1). The document is registered whole, so its own $refs are what resolves.
+import { randomUUID } from 'node:crypto';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS_PATH, OPENAPI_DOCUMENT } from '../../src/http/openapi.js';
+import { DATABASE_KINDS } from '../helpers/databases.js';
+import { addMember, insertGraph, insertManyRuns, insertRun } from '../helpers/fixtures.js';
+import { startTestService, type TestService } from '../helpers/service.js';
+import { CONTRACT_KEYS, MIGRATIONS, get, unsignedToken, type HttpAnswer } from './support.js';
+
+const DOCUMENT_ID = 'https://graph-migrations-subgraph.test/openapi.json';
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function createValidator(document: unknown) {
+  const ajv = new Ajv2020({
+    strict: true,
+    allErrors: true,
+    formats: { 'date-time': (value: string) => RFC3339.test(value) && !Number.isNaN(Date.parse(value)), uuid: UUID },
+  });
+  // The OpenAPI keywords around the schemas are not JSON Schema; declaring them keeps strict mode on for the rest.
+  ajv.addVocabulary(['openapi', 'jsonSchemaDialect', 'info', 'paths', 'components']);
+  ajv.addSchema(document as object, DOCUMENT_ID);
+  const pointer = (...segments: string[]) =>
+    `${DOCUMENT_ID}#/${segments.map((segment) => encodeURIComponent(segment.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/')}`;
+  const responseSchema = (path: string, status: string) =>
+    ajv.compile({ $ref: pointer('paths', path, 'get', 'responses', status, 'content', 'application/json', 'schema') });
+  const parameterSchema = (path: string, index: number) => ajv.compile({ $ref: pointer('paths', path, 'get', 'parameters', String(index), 'schema') });
+  return {
+    responseSchema,
+    parameterSchema,
+    /** Validates an answer against the schema the document gives for its path, method and status. */
+    response(path: string, answer: HttpAnswer) {
+      const documented = OPENAPI_DOCUMENT.paths[path]?.get.responses[String(answer.status)];
+      if (!documented) return [`status ${answer.status} is not documented for GET ${path}`];
+      const contentType = answer.headers.get('content-type') ?? '';
+      if (!documented.content?.[contentType]) return [`content type ${contentType} is not documented`];
+      const validate = responseSchema(path, String(answer.status));
+      return validate(answer.body) ? [] : validate.errors!.map((error) => `${error.instancePath} ${error.message}`);
+    },
+    parameter: (path: string, index: number, value: unknown) => parameterSchema(path, index)(value),
+  };
+}
+
+describe('the OpenAPI document', () => {
+  const operation = OPENAPI_DOCUMENT.paths[MIGRATIONS_PATH]!.get;
+  const run = OPENAPI_DOCUMENT.components.schemas.GraphMigrationRun!;
+
+  it('compiles under Ajv strict mode, every $ref resolving inside the document', () => {
+    const validator = createValidator(OPENAPI_DOCUMENT);
+    for (const [path, item] of Object.entries(OPENAPI_DOCUMENT.paths)) {
+      for (const status of Object.keys(item.get.responses)) expect(() => validator.responseSchema(path, status), `${path} ${status}`).not.toThrow();
+      for (const index of (item.get.parameters ?? []).keys()) expect(() => validator.parameterSchema(path, index), `${path} #${index}`).not.toThrow();
+    }
+    // And the schemas hold what they should: a valid item passes, one without a key or with an extra key does not.
+    const items = validator.responseSchema(MIGRATIONS_PATH, '200');
+    const item = {
+      id: randomUUID(), graph_id: randomUUID(), from_version: 1, to_version: 2, migration_id: 'm', status: 'some_future_state',
+      started_at: null, finished_at: '2026-01-01T00:00:00.000000Z', error: null, workflow_run_id: null, created_at: '2026-01-01T00:00:00.123456Z',
+    };
+    expect(items([item])).toBe(true);
+    const { error: _dropped, ...missingKey } = item;
+    expect(items([missingKey])).toBe(false);
+    expect(items([{ ...item, extra: 1 }])).toBe(false);
+    expect(items([{ ...item, created_at: '2026-01-01T00:00:00.123Z' }])).toBe(false);
+    expect(items([{ ...item, created_at: null }])).toBe(false);
+  });
+
+  it('declares limit 1..500 with default 100, and the slug path parameter', () => {
+    expect(operation.parameters).toEqual([
+      expect.objectContaining({ name: 'slug', in: 'path', required: true, schema: expect.objectContaining({ type: 'string' }) }),
+      expect.objectContaining({ name: 'limit', in: 'query', required: false, schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 500, default: 100 }) }),
+    ]);
+  });
+
+  it('requires a bearer token on the history and none on health and readiness', () => {
+    expect(OPENAPI_DOCUMENT.components.securitySchemes).toEqual({ HTTPBearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }) });
+    expect(operation.security).toEqual([{ HTTPBearer: [] }]);
+    expect(OPENAPI_DOCUMENT.paths['/healthz']!.get.security).toEqual([]);
+    expect(OPENAPI_DOCUMENT.paths['/readyz']!.get.security).toEqual([]);
+  });
+
+  it('documents 200, 401, 403, 404 and 422', () => {
+    expect(Object.keys(operation.responses)).toEqual(['200', '401', '403', '404', '422']);
+  });
+
+  it('lists every item key as required, in the contract\'s order, nullable ones as [type, "null"], timestamps as date-time', () => {
+    expect(Object.keys(run.properties!)).toEqual(CONTRACT_KEYS);
+    expect(run.required).toEqual(CONTRACT_KEYS);
+    expect(run.additionalProperties).toBe(false);
+    const nullable = Object.entries(run.properties!).filter(([, schema]) => Array.isArray(schema.type)).map(([key]) => key);
+    expect(nullable).toEqual(['started_at', 'finished_at', 'error', 'workflow_run_id']);
+    for (const key of nullable) expect(run.properties![key]!.type).toEqual([expect.any(String), 'null']);
+    for (const key of ['started_at', 'finished_at', 'created_at']) expect(run.properties![key]!.format).toBe('date-time');
+    // The set of states is the database's: the document must not narrow it.
+    expect(run.properties!.status).toEqual(expect.objectContaining({ type: 'string' }));
+    expect(run.properties!.status!.enum).toBeUndefined();
+  });
+});
+
+describe.each(DATABASE_KINDS)('real answers against the OpenAPI document, on %s', (kind) => {
+  let service: TestService;
+  let validator: ReturnType<typeof createValidator>;
+  let memberToken: string;
+  let outsiderToken: string;
+  const member = randomUUID();
+
+  beforeAll(async () => {
+    service = await startTestService(kind);
+    const graph = await insertGraph(service.prisma, { slug: 'documented' });
+    await addMember(service.prisma, graph.id, member);
+    await insertManyRuns(service.prisma, graph.id, 120);
+    await insertRun(service.prisma, graph.id, {
+      createdAt: '2026-09-01T00:00:00.000001Z',
+      startedAt: '2026-09-01T00:00:01.5Z',
+      finishedAt: '2026-09-01T00:00:02.25Z',
+      status: 'failed',
+      error: 'boom',
+      workflowRunId: 'wf-9',
+    });
+    await insertRun(service.prisma, graph.id, { createdAt: '2026-09-02T00:00:00Z', status: 'pending' });
+    await insertGraph(service.prisma, { slug: 'never_migrated' }).then((empty) => addMember(service.prisma, empty.id, member));
+    [memberToken, outsiderToken] = await Promise.all([service.token(member), service.token(randomUUID())]);
+    // The document as served, not as imported: what a client generator would read.
+    const served = await get(service.url, '/openapi.json');
+    validator = createValidator(served.body);
+  });
+  afterAll(() => service?.close());
+
+  const expectValid = (path: string, answer: HttpAnswer, status: number) => {
+    expect(answer.status).toBe(status);
+    expect(validator.response(path, answer)).toEqual([]);
+  };
+
+  it('serves the document at /openapi.json as JSON', async () => {
+    const answer = await get(service.url, '/openapi.json');
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe('application/json');
+    expect(answer.body).toEqual(JSON.parse(JSON.stringify(OPENAPI_DOCUMENT)));
+    expect(answer.body.openapi).toBe('3.1.0');
+  });
+
+  it('200: a page with null and non-null values matches', async () => {
+    const answer = await get(service.url, MIGRATIONS('documented', '?limit=5'), { token: memberToken });
+    expectValid(MIGRATIONS_PATH, answer, 200);
+    expect(answer.body.some((item: { error: unknown }) => item.error === null)).toBe(true);
+    expect(answer.body.some((item: { error: unknown }) => item.error !== null)).toBe(true);
+  });
+
+  it('200: the default page (the documented default of 100 items) matches', async () => {
+    const answer = await get(service.url, MIGRATIONS('documented'), { token: memberToken });
+    expectValid(MIGRATIONS_PATH, answer, 200);
+    expect(answer.body).toHaveLength(OPENAPI_DOCUMENT.paths[MIGRATIONS_PATH]!.get.parameters![1]!.schema.default as number);
+  });
+
+  it('200: an empty history matches', async () => {
+    expectValid(MIGRATIONS_PATH, await get(service.url, MIGRATIONS('never_migrated'), { token: memberToken }), 200);
+  });
+
+  it('401: no token, and a bad token, match (with the documented WWW-Authenticate)', async () => {
+    for (const options of [{}, { token: 'not-a-jwt' }, { token: unsignedToken({ sub: member, exp: 4102444800 }) }]) {
+      const answer = await get(service.url, MIGRATIONS('documented'), options);
+      expectValid(MIGRATIONS_PATH, answer, 401);
+      expect(answer.headers.get('www-authenticate')).toBe('Bearer');
+    }
+  });
+
+  it('403 matches', async () => {
+    expectValid(MIGRATIONS_PATH, await get(service.url, MIGRATIONS('documented'), { token: outsiderToken }), 403);
+  });
+
+  it('404 matches', async () => {
+    expectValid(MIGRATIONS_PATH, await get(service.url, MIGRATIONS('no_such_graph'), { token: memberToken }), 404);
+  });
+
+  it('422 matches for each kind of validation error', async () => {
+    for (const raw of ['0', '501', 'abc', '1.5', '']) {
+      expectValid(MIGRATIONS_PATH, await get(service.url, MIGRATIONS('documented', `?limit=${raw}`), { token: memberToken }), 422);
+    }
+  });
+
+  it('the limit parameter schema accepts exactly what the service accepts', async () => {
+    for (const raw of ['-1', '0', '1', '2', '100', '499', '500', '501', '1000', 'abc', '1.5']) {
+      const value = /^-?\d+(?:\.\d+)?$/.test(raw) ? Number(raw) : raw;
+      const answer = await get(service.url, MIGRATIONS('documented', `?limit=${raw}`), { token: memberToken });
+      expect([200, 422]).toContain(answer.status);
+      expect(validator.parameter(MIGRATIONS_PATH, 1, value), `limit=${raw}`).toBe(answer.status === 200);
+    }
+  });
+
+  it('/healthz and /readyz match', async () => {
+    expectValid('/healthz', await get(service.url, '/healthz'), 200);
+    expectValid('/readyz', await get(service.url, '/readyz'), 200);
+  });
+
+  it('answers 405 to other methods on these paths, and keeps serving', async () => {
+    for (const path of ['/openapi.json', '/healthz', '/readyz', MIGRATIONS('documented')]) {
+      const response = await fetch(`${service.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${memberToken}` } });
+      expect(response.status, path).toBe(405);
+      expect(await response.json()).toEqual({ detail: 'Method Not Allowed' });
+    }
+    expect((await get(service.url, '/healthz')).status).toBe(200);
+  });
+});
