@@ -1,6 +1,7 @@
 // Authorization header → Viewer. The one module that verifies tokens (jose): HS256 with a shared
 // secret, or RS256/ES256 against a JWKS URL. Algorithms are pinned per key type so neither `none`
 // nor an HS/RS confusion can pass, and a token must carry `sub` and `exp`.
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 
 export type Viewer =
@@ -23,10 +24,11 @@ export type Authenticate = (authorization: string | undefined) => Promise<Viewer
 const BEARER = /^Bearer[ \t]+([^ \t]+)[ \t]*$/i;
 
 export function createAuthenticator(settings: AuthSettings): Authenticate {
-  let key: Uint8Array | JWTVerifyGetKey;
+  let key: KeyObject | JWTVerifyGetKey;
   let algorithms: string[];
   if (settings.jwtSecret) {
-    key = new TextEncoder().encode(settings.jwtSecret);
+    // A KeyObject made once: given raw bytes, jose would import a WebCrypto key on every request.
+    key = createSecretKey(Buffer.from(settings.jwtSecret, 'utf8'));
     algorithms = ['HS256'];
   } else if (settings.jwksUrl) {
     // jose caches the key set and refetches it when a token names an unknown key id (rotation).
@@ -48,7 +50,7 @@ export function createAuthenticator(settings: AuthSettings): Authenticate {
     const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
     if (!token) return { kind: 'anonymous' };
     try {
-      const { payload } = await jwtVerify(token, key as Uint8Array, options);
+      const { payload } = await jwtVerify(token, key as KeyObject, options);
       if (typeof payload.sub !== 'string' || payload.sub === '') return { kind: 'invalid' };
       return { kind: 'user', id: payload.sub, isSuperuser: payload.is_superuser === true };
     } catch {

@@ -1,7 +1,7 @@
 // The subgraph schema and its Apollo Server; no listening here (src/http/app.ts serves it, tests import it).
 import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logger.js';
@@ -46,6 +46,7 @@ export function createGraphQLServer(options: { introspection: boolean; logger: L
     // main.ts owns shutdown: Apollo's own handler would re-raise the signal before the pool is closed.
     stopOnTerminationSignals: false,
     formatError,
-    plugins: [logInternalErrors, ApolloServerPluginLandingPageDisabled()],
+    // No cache hints are declared, so the cache-control plugin would only cost time on every field.
+    plugins: [logInternalErrors, ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled()],
   });
 }
