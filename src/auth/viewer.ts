@@ -21,6 +21,8 @@ export interface AuthSettings {
 
 export type Authenticate = (authorization: string | undefined) => Promise<Viewer>;
 
+const VERIFIED_TOKENS_MAX = 10_000;
+const VERIFIED_TOKEN_TTL_MS = 60_000;
 const BEARER = /^Bearer[ \t]+([^ \t]+)[ \t]*$/i;
 
 export function createAuthenticator(settings: AuthSettings): Authenticate {
@@ -45,14 +47,27 @@ export function createAuthenticator(settings: AuthSettings): Authenticate {
     requiredClaims: ['sub', 'exp'],
   };
 
+  // Clients send the same token with every request, and signature checks are the costliest step
+  // of a small request: a token verified once is remembered until it expires, for at most a minute
+  // (so a key removed from the JWKS stops being honoured soon), in a bounded map.
+  const verified = new Map<string, { viewer: User; validUntil: number }>();
+
   return async (authorization) => {
     // As FastAPI's HTTPBearer: no header, or another scheme, is "not authenticated".
     const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
     if (!token) return { kind: 'anonymous' };
+    const now = Date.now();
+    const remembered = verified.get(token);
+    if (remembered && remembered.validUntil > now) return remembered.viewer;
+    verified.delete(token);
     try {
       const { payload } = await jwtVerify(token, key as KeyObject, options);
       if (typeof payload.sub !== 'string' || payload.sub === '') return { kind: 'invalid' };
-      return { kind: 'user', id: payload.sub, isSuperuser: payload.is_superuser === true };
+      const viewer: User = { kind: 'user', id: payload.sub, isSuperuser: payload.is_superuser === true };
+      if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value!);
+      const expiresAt = (payload.exp! + settings.clockToleranceSeconds) * 1000;
+      verified.set(token, { viewer, validUntil: Math.min(expiresAt, now + VERIFIED_TOKEN_TTL_MS) });
+      return viewer;
     } catch {
       return { kind: 'invalid' };
     }

@@ -3,16 +3,30 @@ import { DateTimeResolver, UUIDResolver } from 'graphql-scalars';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { Graph } from './Graph.js';
 import { GraphMigrationRun } from './GraphMigrationRun.js';
+import { GraphMigrationRunConnection, GraphMigrationRunEdge } from './GraphMigrationRunConnection.js';
 import { Query } from './Query.js';
 
+// The exact text src/data renders for a timestamptz (UTC, microseconds).
+const DATABASE_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+
 // graphql-scalars' DateTime validates RFC 3339 but serializes through a JS Date, which keeps only
-// milliseconds. Our timestamps arrive as the database's UTC text with microseconds: validate, keep.
+// milliseconds. Our timestamps arrive as the database's UTC text with microseconds: keep them as they
+// are (checked by one cheap pattern; anything else goes through the full validation).
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
   serialize(value) {
+    if (typeof value === 'string' && DATABASE_TIMESTAMP.test(value)) return value;
     const validated = DateTimeResolver.serialize(value);
     return typeof value === 'string' ? value : validated;
   },
 });
 
-export const resolvers: Resolvers = { DateTime, UUID: UUIDResolver, Query, Graph, GraphMigrationRun };
+export const resolvers: Resolvers = {
+  DateTime,
+  UUID: UUIDResolver,
+  Query,
+  Graph,
+  GraphMigrationRun,
+  GraphMigrationRunConnection,
+  GraphMigrationRunEdge,
+};
