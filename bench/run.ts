@@ -1,0 +1,331 @@
+// npm run bench: the service against the floor (bench/floor.ts) and a naive resolver
+// (bench/naive.ts) on one realistic PostgreSQL data set, interleaved so machine drift cancels out.
+// Loopback only. Prints a table and writes bench/results/latest.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { signAccessToken } from '../src/auth/viewer.js';
+import { loadConfig } from '../src/config.js';
+import { createDatabase } from '../src/db/client.js';
+import { migrate } from '../src/db/migrate.js';
+import { createLogger } from '../src/logger.js';
+import { startService } from '../src/service.js';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const POOL_SIZE = '10';
+const SECRET = randomBytes(32).toString('base64url');
+const USER_ID = '11111111-2222-4333-8444-555555555555';
+const root = new URL('..', import.meta.url).pathname;
+
+const dbName = `gms_bench_${Date.now().toString(36)}`;
+const benchUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${dbName}` }).toString();
+
+async function admin(sql: string) {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function log(message: string) {
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+async function loadData(client: pg.Client) {
+  // 1,000 graphs, 1,000,000 runs, skewed: 900 graphs with 10–100 runs, 95 with ~4,700, 5 with 100,000.
+  await client.query(`SELECT setseed(0.42)`);
+  await client.query(`
+    INSERT INTO graphs (id, slug, name, type_version, created_at)
+    SELECT gen_random_uuid(), 'graph_' || lpad(n::text, 4, '0'), 'Graph ' || n, 1, now() - interval '400 days'
+    FROM generate_series(1, 1000) AS n`);
+  await client.query(`
+    CREATE TEMP TABLE sizes AS
+    SELECT id, slug, n, CASE WHEN n <= 5 THEN 100000 WHEN n <= 100 THEN 0 ELSE 10 + floor(random() * 91)::int END AS runs
+    FROM (SELECT id, slug, row_number() OVER (ORDER BY slug) AS n FROM graphs) g`);
+  // The 95 mid-size graphs take what is left of exactly 1,000,000.
+  await client.query(`
+    UPDATE sizes SET runs = left_over / 95 + CASE WHEN n - 5 <= left_over % 95 THEN 1 ELSE 0 END
+    FROM (SELECT 1000000 - sum(runs)::int AS left_over FROM sizes) t WHERE n BETWEEN 6 AND 100`);
+  const { rows } = await client.query<{ total: string }>(`SELECT sum(runs)::text AS total FROM sizes`);
+  await client.query(`
+    INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, started_at, finished_at, error, workflow_run_id, created_at)
+    SELECT gen_random_uuid(), s.id, i, i + 1, 'migration_' || i,
+      (ARRAY['success','success','success','failed','skipped','pending','running'])[1 + (i % 7)],
+      ts + interval '1 second', ts + interval '42 seconds',
+      CASE WHEN i % 7 = 3 THEN 'constraint violation on relation ' || i END,
+      'wf-' || i, ts
+    FROM sizes s, generate_series(1, s.runs) AS i,
+    LATERAL (SELECT now() - make_interval(secs => i * 60) - (random() * interval '1 second') AS ts) t`);
+  await client.query(`INSERT INTO graph_members (graph_id, user_id, role) SELECT id, '${USER_ID}', 'reader' FROM graphs`);
+  await client.query(`ANALYZE`);
+  return Number(rows[0]!.total);
+}
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  url: string;
+}
+
+async function startProcess(name: string, args: string[], env: Record<string, string>, readyUrl?: string): Promise<Proc> {
+  const port = await freePort();
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', APOLLO_TELEMETRY_DISABLED: 'true', DATABASE_URL: benchUrl, PORT: String(port), POOL_SIZE, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`${url}${readyUrl ?? '/'}`);
+      if (readyUrl ? response.ok : response.status > 0) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not start`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { name, child, url };
+}
+
+/** Statements a reference server has sent so far (each counts its own). */
+async function statementsSent(proc: Proc): Promise<number | undefined> {
+  if (proc.name === 'floor') return ((await (await fetch(`${proc.url}/__statements`)).json()) as { statements: number }).statements;
+  if (proc.name === 'naive') {
+    const response = await fetch(`${proc.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ statements }"}' });
+    return ((await response.json()) as { data: { statements: number } }).data.statements;
+  }
+  return undefined;
+}
+
+/**
+ * The production service has no statement counter, so the same requests are replayed one at a time
+ * against an in-process instance of it whose Prisma client counts every statement it sends.
+ */
+async function serviceStatementsPerRequest(makeRequest: RequestFactory, samples = 20): Promise<number> {
+  let statements = 0;
+  const config = loadConfig({
+    NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: benchUrl,
+    AUTH_JWT_SECRET: SECRET, MIGRATE_ON_START: 'false', DATABASE_POOL_SIZE: '2',
+  });
+  const service = await startService(config, createLogger('silent'), { onQuery: () => void (statements += 1) });
+  try {
+    for (let i = 0; i < samples; i++) {
+      const { method, path, body, headers } = makeRequest();
+      const response = await fetch(`${service.url}${path}`, { method, body, headers });
+      if (!response.ok) throw new Error(`calibration request failed: ${response.status} ${await response.text()}`);
+      await response.arrayBuffer();
+    }
+  } finally {
+    await service.close();
+  }
+  return statements / samples;
+}
+
+interface Measurement {
+  server: string;
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  statementsPerRequest: number;
+}
+
+type RequestFactory = () => { method: 'GET' | 'POST'; path: string; body?: string; headers?: Record<string, string> };
+
+async function measure(proc: Proc, makeRequest: RequestFactory, serviceStatements: number): Promise<Measurement> {
+  const before = await statementsSent(proc);
+  const result = await autocannon({
+    url: proc.url,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    requests: [{ setupRequest: (request: any) => ({ ...request, ...makeRequest() }) }],
+  });
+  const after = await statementsSent(proc);
+  const requests = result.requests.total;
+  const errors = result.errors + result.timeouts + result.non2xx;
+  return {
+    server: proc.name,
+    requests,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors,
+    statementsPerRequest: before === undefined || after === undefined ? serviceStatements : requests ? (after - before) / requests : 0,
+  };
+}
+
+function combine(runs: Measurement[]): Measurement {
+  const sum = (pick: (m: Measurement) => number) => runs.reduce((total, m) => total + pick(m), 0);
+  const requests = sum((m) => m.requests);
+  return {
+    server: runs[0]!.server,
+    requests,
+    rps: sum((m) => m.rps) / runs.length,
+    p50: sum((m) => m.p50) / runs.length,
+    p99: sum((m) => m.p99) / runs.length,
+    errors: sum((m) => m.errors),
+    statementsPerRequest: sum((m) => m.statementsPerRequest * m.requests) / Math.max(requests, 1),
+  };
+}
+
+function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Math.round(Number(match[1]) / 1024) : NaN;
+}
+
+const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)]!;
+
+async function main() {
+  const started = Date.now();
+  log(`creating database ${dbName}`);
+  await admin(`CREATE DATABASE "${dbName}"`);
+  const procs: Proc[] = [];
+  const stats = new pg.Client({ connectionString: benchUrl });
+  try {
+    const database = await createDatabase({ kind: 'postgres', url: benchUrl, poolSize: 2 });
+    await migrate(database.prisma);
+    await database.close();
+    await stats.connect();
+    log('loading 1,000 graphs and 1,000,000 runs');
+    const totalRuns = await loadData(stats);
+    const graphs = (await stats.query<{ id: string; slug: string; runs: number }>(`SELECT id, slug, runs FROM sizes`)).rows;
+    const largest = graphs.filter((g) => g.runs === 100000)[0]!;
+    const smallest = graphs.find((g) => g.runs === 10) ?? graphs.reduce((a, b) => (a.runs <= b.runs ? a : b));
+    log(`loaded ${totalRuns} runs in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+    log('building the service (npm run build)');
+    await new Promise<void>((resolve, reject) =>
+      spawn('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] }).on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`build failed (${code})`)),
+      ),
+    );
+    const token = await signAccessToken(SECRET, { sub: USER_ID, expiresIn: '2h' });
+    const service = await startProcess('service', ['dist/main.js'], {
+      NODE_ENV: 'production',
+      AUTH_JWT_SECRET: SECRET,
+      DATABASE_POOL_SIZE: POOL_SIZE,
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+    }, '/readyz');
+    const floor = await startProcess('floor', ['--import', 'tsx', 'bench/floor.ts'], {});
+    const naive = await startProcess('naive', ['--import', 'tsx', 'bench/naive.ts'], {});
+    procs.push(service, floor, naive);
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'apollo-require-preflight': 'true' };
+
+    const restPath = (slug: string, limit: number) => `/api/v1/graphs/${slug}/migrations?limit=${limit}`;
+    const singleQuery = `query($slug: String!) { graph(slug: $slug) { migrations(limit: 100) { id graphId fromVersion toVersion migrationId status startedAt finishedAt error workflowRunId createdAt } } }`;
+    const entitiesQuery = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Graph { id migrations(limit: 10) { id graphId fromVersion toVersion migrationId status startedAt finishedAt error workflowRunId createdAt } } } }`;
+    const sample50 = () => Array.from({ length: 50 }, () => pick(graphs));
+
+    const scenarios: { name: string; contestants: [Proc, RequestFactory][] }[] = [
+      {
+        name: 'REST limit=100, random slugs',
+        contestants: [
+          [service, () => ({ method: 'GET', path: restPath(pick(graphs).slug, 100), headers: auth })],
+          [floor, () => ({ method: 'GET', path: restPath(pick(graphs).slug, 100) })],
+        ],
+      },
+      {
+        name: 'GraphQL graph(slug) migrations(limit: 100)',
+        contestants: [
+          [service, () => ({ method: 'POST', path: '/graphql', headers: auth, body: JSON.stringify({ query: singleQuery, variables: { slug: pick(graphs).slug } }) })],
+          [floor, () => ({ method: 'GET', path: restPath(pick(graphs).slug, 100) })],
+        ],
+      },
+      {
+        name: '_entities x50, migrations(limit: 10)',
+        contestants: [
+          [service, () => ({ method: 'POST', path: '/graphql', headers: auth, body: JSON.stringify({ query: entitiesQuery, variables: { r: sample50().map((g) => ({ __typename: 'Graph', id: g.id })) } }) })],
+          [naive, () => ({ method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: entitiesQuery, variables: { r: sample50().map((g) => ({ __typename: 'Graph', id: g.id })) } }) })],
+          [floor, () => ({ method: 'POST', path: '/entities', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids: sample50().map((g) => g.id), limit: 10 }) })],
+        ],
+      },
+      {
+        name: 'REST limit=100: 100,000-run graph vs 10-run graph',
+        contestants: [
+          [{ ...service, name: 'service (100,000 runs)' }, () => ({ method: 'GET', path: restPath(largest.slug, 100), headers: auth })],
+          [{ ...service, name: 'service (10 runs)' }, () => ({ method: 'GET', path: restPath(smallest.slug, 100), headers: auth })],
+        ],
+      },
+    ];
+
+    const results: { scenario: string; measurements: Measurement[]; ratios: Record<string, number> }[] = [];
+    for (const scenario of scenarios) {
+      log(`scenario: ${scenario.name}`);
+      const runs = new Map<string, Measurement[]>();
+      const serviceStatements = await serviceStatementsPerRequest(scenario.contestants[0]![1]);
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [proc, makeRequest] of scenario.contestants) {
+          const measurement = await measure(proc, makeRequest, serviceStatements);
+          runs.set(proc.name, [...(runs.get(proc.name) ?? []), measurement]);
+        }
+      }
+      const measurements = [...runs.values()].map(combine);
+      const ratios: Record<string, number> = {};
+      const svc = measurements[0]!;
+      for (const other of measurements.slice(1)) {
+        ratios[`rps ${svc.server}/${other.server}`] = svc.rps / other.rps;
+        ratios[`p50 ${svc.server}/${other.server}`] = svc.p50 / other.p50;
+        ratios[`p99 ${svc.server}/${other.server}`] = svc.p99 / other.p99;
+      }
+      results.push({ scenario: scenario.name, measurements, ratios });
+    }
+
+    const rssMb = peakRssMb(service.child.pid!);
+    const report = {
+      date: new Date().toISOString(),
+      machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+      settings: { durationSeconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, poolSize: Number(POOL_SIZE), graphs: graphs.length, runs: totalRuns },
+      servicePeakRssMb: rssMb,
+      results,
+      elapsedSeconds: Math.round((Date.now() - started) / 1000),
+    };
+    writeFileSync(new URL('results/latest.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
+
+    const lines = [
+      `| scenario | server | req/s | p50 ms | p99 ms | SQL/req | errors |`,
+      `|---|---|---:|---:|---:|---:|---:|`,
+      ...results.flatMap((r) =>
+        r.measurements.map((m) => `| ${r.scenario} | ${m.server} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.statementsPerRequest.toFixed(2)} | ${m.errors} |`),
+      ),
+      '',
+      `| scenario | ratio | value |`,
+      `|---|---|---:|`,
+      ...results.flatMap((r) => Object.entries(r.ratios).map(([name, value]) => `| ${r.scenario} | ${name} | ${value.toFixed(2)} |`)),
+      '',
+      `Service peak RSS: ${rssMb} MB. ${report.machine.cores} cores, Node ${process.version}, ${DURATION} s × ${ROUNDS} rounds per server, ${CONNECTIONS} connections, pool ${POOL_SIZE}.`,
+    ];
+    console.log(lines.join('\n'));
+  } finally {
+    for (const proc of procs) proc.child.kill('SIGTERM');
+    await stats.end().catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await admin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    log('done');
+  }
+}
+
+await main();
