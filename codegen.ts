@@ -14,6 +14,10 @@ const config: CodegenConfig = {
         mappers: {
           Graph: '../../data/graphs.js#GraphRecord',
           GraphMigrationRun: '../../data/migrationRuns.js#MigrationRunRecord',
+          // A page as the loader returns it; edges, pageInfo and totalCount are resolved from it.
+          GraphMigrationRunConnection: '../resolvers/GraphMigrationRunConnection.js#MigrationRunPage',
+          // An edge is its run: the cursor is derived from the run's position.
+          GraphMigrationRunEdge: '../../data/migrationRuns.js#MigrationRunRecord',
         },
         scalars: { DateTime: 'string', UUID: 'string' },
         enumsAsTypes: true,

@@ -39,6 +39,24 @@ const httpsOrLoopbackUrl = z.string().refine(
 
 const emptyAsUnset = (value: unknown) => (value === '' ? undefined : value);
 
+// `*`, or a comma-separated list of exact origins (scheme://host[:port], as browsers send them).
+const corsOrigins = z
+  .string()
+  .transform((value) => value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
+  .refine(
+    (origins) =>
+      (origins.length === 1 && origins[0] === '*') ||
+      origins.every((origin) => {
+        try {
+          const url = new URL(origin);
+          return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === origin;
+        } catch {
+          return false;
+        }
+      }),
+    { message: 'must be * or a comma-separated list of origins like https://app.example.com (no path, no trailing slash)' },
+  );
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'must be development, production or test' }).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -55,6 +73,20 @@ const environmentSchema = z.object({
   AUTH_AUDIENCE: z.preprocess(emptyAsUnset, z.string().optional()),
   AUTH_CLOCK_TOLERANCE_SECONDS: integer(0, 300).default(5),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default(10_000),
+  DATABASE_CONNECT_TIMEOUT_MS: integer(100, 60_000).default(2_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(0, 600_000).default(5_000),
+  DATABASE_IDLE_TIMEOUT_MS: integer(0, 3_600_000).default(10_000),
+  REQUEST_TIMEOUT_MS: integer(1_000, 600_000).default(30_000),
+  HEADERS_TIMEOUT_MS: integer(1_000, 600_000).default(10_000),
+  MAX_BODY_BYTES: integer(1_024, 100 * 1024 * 1024).default(1024 * 1024),
+  CORS_ORIGINS: z.preprocess(emptyAsUnset, corsOrigins.optional()),
+  GRAPHQL_MAX_DEPTH: integer(1, 1_000).default(15),
+  GRAPHQL_MAX_ALIASES: integer(0, 10_000).default(30),
+  GRAPHQL_MAX_ROOT_FIELDS: integer(1, 1_000).default(10),
+  GRAPHQL_MAX_COST: integer(1, 100_000_000).default(10_000),
+  GRAPHQL_MAX_QUERY_BYTES: integer(64, 10 * 1024 * 1024).default(16 * 1024),
+  GRAPHQL_INTROSPECTION: booleanFlag.optional(),
+  PLAYGROUND_ENABLED: booleanFlag.optional(),
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -67,7 +99,14 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
     database: env.DATABASE_URL
-      ? { kind: 'postgres' as const, url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+      ? {
+          kind: 'postgres' as const,
+          url: env.DATABASE_URL,
+          poolSize: env.DATABASE_POOL_SIZE,
+          connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+          statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+          idleTimeoutMs: env.DATABASE_IDLE_TIMEOUT_MS,
+        }
       : { kind: 'pglite' as const, dataDir: env.DATA_DIR },
     dataDir: env.DATA_DIR,
     migrateOnStart: env.MIGRATE_ON_START,
@@ -81,6 +120,26 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       clockToleranceSeconds: env.AUTH_CLOCK_TOLERANCE_SECONDS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    http: {
+      requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: env.HEADERS_TIMEOUT_MS,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      // Off unless configured: a browser on another origin gets no CORS grant by default.
+      corsOrigins: env.CORS_ORIGINS ?? [],
+    },
+    graphql: {
+      // Introspection is for tools during development; in production only when asked for.
+      introspection: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',
+      // The browser IDE at GET /graphql: for people exploring; off in production unless asked for.
+      playground: env.PLAYGROUND_ENABLED ?? env.NODE_ENV !== 'production',
+      limits: {
+        maxDepth: env.GRAPHQL_MAX_DEPTH,
+        maxAliases: env.GRAPHQL_MAX_ALIASES,
+        maxRootFields: env.GRAPHQL_MAX_ROOT_FIELDS,
+        maxCost: env.GRAPHQL_MAX_COST,
+        maxQueryBytes: env.GRAPHQL_MAX_QUERY_BYTES,
+      },
+    },
   };
 }
 
@@ -103,17 +162,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         const shown = SECRET_VARIABLES.has(name) ? '' : `=${JSON.stringify(env[name] ?? '')}`;
         return `${name}${shown}: ${issue.message}`;
       });
-  // Checked on the raw values as well, so one bad variable does not hide these from the same report.
-  problems.push(...authenticationProblems(env));
+  // Rules across variables, checked on the raw values so one bad variable does not hide them from the same report.
+  problems.push(...crossVariableProblems(env));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   return toConfig(parsed.data);
 }
 
-function authenticationProblems(env: NodeJS.ProcessEnv): string[] {
+function crossVariableProblems(env: NodeJS.ProcessEnv): string[] {
   const isSet = (name: string) => (env[name] ?? '') !== '';
   const problems: string[] = [];
   if (isSet('AUTH_JWT_SECRET') && isSet('AUTH_JWKS_URL')) {
     problems.push('AUTH_JWT_SECRET and AUTH_JWKS_URL are both set: choose one way to verify tokens');
+  }
+  // Node refuses a headers timeout longer than the request timeout; say so here rather than at listen.
+  const headersTimeout = Number(env.HEADERS_TIMEOUT_MS ?? 10_000);
+  const requestTimeout = Number(env.REQUEST_TIMEOUT_MS ?? 30_000);
+  if (Number.isFinite(headersTimeout) && Number.isFinite(requestTimeout) && headersTimeout > requestTimeout) {
+    problems.push(`HEADERS_TIMEOUT_MS (${headersTimeout}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeout})`);
   }
   if (env.NODE_ENV === 'production' && !isSet('AUTH_JWT_SECRET') && !isSet('AUTH_JWKS_URL')) {
     problems.push('NODE_ENV=production requires AUTH_JWT_SECRET or AUTH_JWKS_URL: the service never runs unauthenticated in production');

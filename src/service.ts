@@ -11,6 +11,8 @@ import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, isEmpty, seedDemoData } from './db/see
 import { contextFactory } from './graphql/context.js';
 import { createGraphQLServer } from './graphql/server.js';
 import { createApp } from './http/app.js';
+import { loadPlayground } from './http/playground.js';
+import { drainable } from './http/drain.js';
 import type { Logger } from './logger.js';
 
 export interface Service {
@@ -23,25 +25,65 @@ export interface Service {
   close(): Promise<void>;
 }
 
+/**
+ * Migrations and demo data, on PostgreSQL over a connection of their own without the serving
+ * statement_timeout: DDL and the wait for another replica's migration lock may rightly take longer.
+ */
+async function prepareDatabase(config: Config, logger: Logger, database: Database, databaseOptions: DatabaseOptions): Promise<void> {
+  if (!config.migrateOnStart && !config.seedOnFirstStart) return;
+  const maintenance =
+    config.database.kind === 'postgres' ? await createDatabase({ ...config.database, poolSize: 1, statementTimeoutMs: 0 }, databaseOptions) : database;
+  try {
+    if (config.migrateOnStart) {
+      const applied = await migrate(maintenance.prisma);
+      logger.info({ database: database.kind, applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
+    }
+    if (config.seedOnFirstStart && (await isEmpty(maintenance.prisma))) {
+      await seedDemoData(maintenance.prisma);
+      logger.info('first start: demo data loaded');
+    }
+  } finally {
+    if (maintenance !== database) await maintenance.close();
+  }
+}
+
 export async function startService(config: Config, logger: Logger, databaseOptions: DatabaseOptions = {}): Promise<Service> {
   const database = await createDatabase(config.database, databaseOptions);
   try {
-    if (config.migrateOnStart) {
-      const applied = await migrate(database.prisma);
-      logger.info({ database: database.kind, applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
-    }
-    if (config.seedOnFirstStart && (await isEmpty(database.prisma))) {
-      await seedDemoData(database.prisma);
-      logger.info('first start: demo data loaded');
-    }
+    await prepareDatabase(config, logger, database, databaseOptions);
 
     const developmentSecret = config.auth.jwtSecret || config.auth.jwksUrl ? undefined : loadOrCreateDevelopmentSecret(config.dataDir);
     const authenticate = createAuthenticator({ ...config.auth, jwtSecret: config.auth.jwtSecret ?? developmentSecret });
-    const graphql = createGraphQLServer({ introspection: !config.isProduction, logger: logger.child({ component: 'apollo' }) });
+    const graphql = createGraphQLServer({
+      introspection: config.graphql.introspection,
+      limits: config.graphql.limits,
+      logger: logger.child({ component: 'apollo' }),
+    });
     await graphql.start();
 
-    const app = createApp({ database, graphql, createContext: contextFactory(database.prisma, authenticate), logger });
-    const server = createServer(app);
+    // The demo token is minted before listening so the playground can pre-fill it; the URL comes later.
+    const demoToken = developmentSecret ? await signAccessToken(developmentSecret, { sub: DEMO_MEMBER_ID, expiresIn: '30d' }) : undefined;
+    const app = createApp({
+      database,
+      graphql,
+      createContext: contextFactory(database.prisma, authenticate),
+      logger,
+      maxBodyBytes: config.http.maxBodyBytes,
+      maxQueryBytes: config.graphql.limits.maxQueryBytes,
+      corsOrigins: config.http.corsOrigins,
+      playground: config.graphql.playground ? loadPlayground({ authorization: demoToken && `Bearer ${demoToken}` }) : undefined,
+    });
+    const server = createServer(
+      {
+        // A client that trickles its headers or body holds a socket; these bound how long (answered 408).
+        requestTimeout: config.http.requestTimeoutMs,
+        headersTimeout: config.http.headersTimeoutMs,
+        // Node checks both timeouts on this interval (30 s by default, which would blur them).
+        connectionsCheckingInterval: 1_000,
+      },
+      app,
+    );
+    const drainer = drainable(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
@@ -49,20 +91,12 @@ export async function startService(config: Config, logger: Logger, databaseOptio
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
 
-    let demoCurl: string | undefined;
-    if (developmentSecret) {
-      const token = await signAccessToken(developmentSecret, { sub: DEMO_MEMBER_ID, expiresIn: '30d' });
-      demoCurl = `curl -H 'Authorization: Bearer ${token}' '${url}/api/v1/graphs/${DEMO_GRAPH_SLUG}/migrations?limit=5'`;
-    }
+    const demoCurl = demoToken && `curl -H 'Authorization: Bearer ${demoToken}' '${url}/api/v1/graphs/${DEMO_GRAPH_SLUG}/migrations?limit=5'`;
 
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
-        await closed;
-        clearTimeout(timer);
+        await drainer.drain(config.shutdownTimeoutMs);
         await graphql.stop();
         await database.close();
       })());

@@ -23,12 +23,20 @@ export interface GraphRecord {
 export type GraphKey = { id: string } | { slug: string };
 
 /**
+ * A text no stored slug can equal (longer than the varchar(100) column, or holding NUL, which
+ * PostgreSQL text cannot carry and would reject with an error) is unknown without asking.
+ */
+function couldBeSlug(slug: string): boolean {
+  return slug.length <= 100 && !slug.includes('\u0000');
+}
+
+/**
  * Graphs by id or by slug, mixed, with the viewer's membership joined in: one statement for the
  * whole batch, whichever keys it holds. Unknown keys come back as null.
  */
 export async function graphsByKeys(prisma: PrismaClient, viewerId: string | null, keys: readonly GraphKey[]): Promise<(GraphRecord | null)[]> {
   const ids = keys.flatMap((key) => ('id' in key && isUuid(key.id) ? [key.id.toLowerCase()] : []));
-  const slugs = keys.flatMap((key) => ('slug' in key ? [key.slug] : []));
+  const slugs = keys.flatMap((key) => ('slug' in key && couldBeSlug(key.slug) ? [key.slug] : []));
   if (ids.length === 0 && slugs.length === 0) return keys.map(() => null);
   const memberId = viewerId !== null && isUuid(viewerId) ? viewerId : null;
   const rows = await prisma.$queryRaw<GraphRecord[]>(Prisma.sql`

@@ -21,9 +21,21 @@ export interface MigrationRunRecord {
 /** Bounds of a history page, shared by both doors. */
 export const HISTORY_LIMIT = { min: 1, max: 500, default: 100 } as const;
 
+/**
+ * A position in a graph's history: the run a page ended on. `createdAt` is the database's text
+ * (RFC 3339 UTC with microseconds), never a JS Date, which would drop the microseconds and skip or
+ * repeat runs that share a millisecond.
+ */
+export interface HistoryPosition {
+  createdAt: string;
+  id: string;
+}
+
 export interface HistoryKey {
   graphId: string;
   limit: number;
+  /** Only runs strictly after this position (older, or as old with a smaller id); from the newest when absent. */
+  after?: HistoryPosition;
 }
 
 const RUN_COLUMNS = Prisma.sql`
@@ -33,18 +45,31 @@ const RUN_COLUMNS = Prisma.sql`
   r.error, r.workflow_run_id AS "workflowRunId", ${utcTimestamp('r.created_at')} AS "createdAt"`;
 
 /**
- * The newest `limit` runs of each graph, for any number of (graph, limit) keys, in one statement:
- * a LATERAL join over the unnested keys, each side an index range scan on
- * (graph_id, created_at DESC, id DESC) that stops after `limit` rows. Results are in key order.
+ * The newest `limit` runs of each graph after each key's position, for any number of keys, in one
+ * statement: a LATERAL join over the unnested keys, each side an index range scan on
+ * (graph_id, created_at DESC, id DESC) that starts at the position and stops after `limit` rows,
+ * so a page deep in the history costs what the first one does (keyset, never offset).
+ * Results are in key order.
+ *
+ * A key without a position compares against (infinity, max uuid) rather than `after IS NULL OR ...`:
+ * PostgreSQL cannot use an OR with a non-indexable branch as an index condition and would read and
+ * filter every row before the position (test/graphql/pagination.test.ts holds the plan to this).
+ * The one row the sentinel hides, created_at 'infinity' with the all-f uuid, cannot come from the
+ * platform, which records runs at now().
  */
 export async function historiesByGraph(prisma: PrismaClient, keys: readonly HistoryKey[]): Promise<MigrationRunRecord[][]> {
   const rows = await prisma.$queryRaw<(MigrationRunRecord & { keyIndex: number })[]>(Prisma.sql`
     SELECT k.key_index::int AS "keyIndex", ${RUN_COLUMNS}
-    FROM unnest(${keys.map((key) => key.graphId)}::uuid[], ${keys.map((key) => key.limit)}::int[])
-         WITH ORDINALITY AS k(graph_id, row_limit, key_index)
+    FROM unnest(
+           ${keys.map((key) => key.graphId)}::uuid[],
+           ${keys.map((key) => key.limit)}::int[],
+           ${keys.map((key) => key.after?.createdAt ?? null)}::timestamptz[],
+           ${keys.map((key) => key.after?.id ?? null)}::uuid[]
+         ) WITH ORDINALITY AS k(graph_id, row_limit, after_created_at, after_id, key_index)
     CROSS JOIN LATERAL (
       SELECT * FROM graph_migration_runs
       WHERE graph_id = k.graph_id
+        AND (created_at, id) < (COALESCE(k.after_created_at, 'infinity'), COALESCE(k.after_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
       ORDER BY created_at DESC, id DESC
       LIMIT k.row_limit
     ) r`);
@@ -54,6 +79,17 @@ export async function historiesByGraph(prisma: PrismaClient, keys: readonly Hist
   // The scan already returns this order; sorting here makes it a guarantee rather than a plan detail.
   for (const history of histories) history.sort(newestFirst);
   return histories;
+}
+
+/** How many runs each graph has, in one statement; 0 for a graph with none. Results are in key order. */
+export async function runCountsByGraph(prisma: PrismaClient, graphIds: readonly string[]): Promise<number[]> {
+  const rows = await prisma.$queryRaw<{ graphId: string; runCount: number }[]>(Prisma.sql`
+    SELECT graph_id::text AS "graphId", count(*)::int AS "runCount"
+    FROM graph_migration_runs
+    WHERE graph_id = ANY(${graphIds}::uuid[])
+    GROUP BY graph_id`);
+  const byGraph = new Map(rows.map((row) => [row.graphId, row.runCount]));
+  return graphIds.map((graphId) => byGraph.get(graphId.toLowerCase()) ?? 0);
 }
 
 function newestFirst(a: MigrationRunRecord, b: MigrationRunRecord): number {

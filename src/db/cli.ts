@@ -20,7 +20,8 @@ try {
   process.exit(1);
 }
 const logger = createLogger(config.logLevel);
-const database = await createDatabase(config.database);
+// Maintenance, not serving: no statement_timeout, DDL and the migration lock may take their time.
+const database = await createDatabase(config.database.kind === 'postgres' ? { ...config.database, statementTimeoutMs: 0 } : config.database);
 try {
   const applied = await migrate(database.prisma);
   logger.info({ database: database.kind, applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');

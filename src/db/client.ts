@@ -5,11 +5,36 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import type { Config } from '../config.js';
 import { PrismaClient } from './generated/client.js';
 
 export type { PrismaClient };
+
+export type DatabaseConfig =
+  | {
+      kind: 'postgres';
+      url: string;
+      poolSize: number;
+      /** Longest wait for a pooled connection (a new one, or a busy pool's next free one); absent: no bound. */
+      connectTimeoutMs?: number;
+      /** PostgreSQL's statement_timeout for every session of the pool; absent or 0: none. */
+      statementTimeoutMs?: number;
+      /** Idle connections are closed after this long; absent: pg's default (10 s). */
+      idleTimeoutMs?: number;
+    }
+  | { kind: 'pglite'; dataDir: string };
+
+/** Counts of the PostgreSQL pool, for tests and diagnostics (undefined on PGlite). */
+export interface PoolStatus {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+// When the server stops answering on an open socket (a network partition, a frozen host),
+// statement_timeout never fires: the client gives up this long after it would have.
+const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
 
 export interface QueryEvent {
   query: string;
@@ -18,7 +43,8 @@ export interface QueryEvent {
 
 export interface Database {
   prisma: PrismaClient;
-  kind: Config['database']['kind'];
+  kind: DatabaseConfig['kind'];
+  poolStatus(): PoolStatus | undefined;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -29,11 +55,34 @@ export interface DatabaseOptions {
   onQuery?: (event: QueryEvent) => void;
 }
 
-export async function createDatabase(config: Config['database'], options: DatabaseOptions = {}): Promise<Database> {
+export async function createDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Promise<Database> {
   let closeDriver = async () => {};
   let adapter: PrismaPg | PrismaPGlite;
+  let pool: pg.Pool | undefined;
   if (config.kind === 'postgres') {
-    adapter = new PrismaPg({ connectionString: config.url, max: config.poolSize });
+    // Our own pool, so its counts can be read and it is ended exactly once, by close().
+    pool = new pg.Pool({
+      connectionString: config.url,
+      max: config.poolSize,
+      // pg-pool applies this both to opening a connection and to waiting in its queue for a free
+      // one: the queue is bounded in time, and a database that is down fails fast instead of hanging.
+      connectionTimeoutMillis: config.connectTimeoutMs ?? 0,
+      idleTimeoutMillis: config.idleTimeoutMs ?? 10_000,
+      ...(config.statementTimeoutMs
+        ? { statement_timeout: config.statementTimeoutMs, query_timeout: config.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS }
+        : {}),
+      // Dead peers behind a silent network are noticed by the kernel instead of never.
+      keepAlive: true,
+    });
+    // An idle connection the server terminates (restart, pg_terminate_backend) emits 'error' on the
+    // pool, which has already discarded it; unhandled, that would crash the process, and Prisma only
+    // attaches its own listener once it first connects.
+    pool.on('error', () => {});
+    const ownPool = pool;
+    adapter = new PrismaPg(ownPool);
+    closeDriver = async () => {
+      if (!ownPool.ended) await ownPool.end();
+    };
   } else {
     const directory = path.resolve(config.dataDir, 'pglite');
     mkdirSync(directory, { recursive: true });
@@ -50,6 +99,7 @@ export async function createDatabase(config: Config['database'], options: Databa
   return {
     prisma,
     kind: config.kind,
+    poolStatus: () => (pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : undefined),
     async ping() {
       try {
         await prisma.$queryRaw`SELECT 1`;

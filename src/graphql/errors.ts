@@ -20,6 +20,18 @@ export function outOfRange(argumentName: string, value: number, min: number, max
   });
 }
 
+/** `reason` says what is wrong with the cursor and how to fix it (src/graphql/cursor.ts). */
+export function invalidCursor(argumentName: string, reason: string): GraphQLError {
+  return new GraphQLError(`Argument "${argumentName}": ${reason}`, { extensions: { code: 'BAD_USER_INPUT', argumentName } });
+}
+
+export const SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE';
+
+/** The database is down, restarting or saturated (src/db/errors.ts decides): retry later, nothing is wrong with the request. */
+export function databaseUnavailable(): GraphQLError {
+  return new GraphQLError('Database unavailable: try again shortly', { extensions: { code: SERVICE_UNAVAILABLE } });
+}
+
 /** Codes that describe the client's request and may be shown as they are; anything else is masked. */
 export const CLIENT_ERROR_CODES = new Set([
   'UNAUTHENTICATED',
@@ -31,4 +43,11 @@ export const CLIENT_ERROR_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
+  // Refused by src/graphql/limits.ts before execution, or the database is down: nothing internal to hide.
+  'MAX_DEPTH_LIMIT',
+  'MAX_ALIASES_LIMIT',
+  'MAX_ROOT_FIELDS_LIMIT',
+  'COST_ESTIMATED_TOO_EXPENSIVE',
+  'MAX_QUERY_SIZE_LIMIT',
+  SERVICE_UNAVAILABLE,
 ]);

@@ -3,10 +3,14 @@ import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { parse, type GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, parse, type GraphQLFormattedError } from 'graphql';
+import { HISTORY_LIMIT } from '../data/migrationRuns.js';
+import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 import type { Context } from './context.js';
-import { CLIENT_ERROR_CODES } from './errors.js';
+import { CLIENT_ERROR_CODES, databaseUnavailable, SERVICE_UNAVAILABLE } from './errors.js';
+import { costLimitPlugin, limitValidationRules, OperationLimitError, type GraphQLLimits } from './limits.js';
 import { resolvers } from './resolvers/index.js';
 
 export const SCHEMA_FILE = new URL('../../schema.graphql', import.meta.url);
@@ -21,7 +25,9 @@ const logInternalErrors: ApolloServerPlugin<Context> = {
     return {
       async didEncounterErrors({ errors, contextValue }) {
         for (const error of errors) {
-          if (!CLIENT_ERROR_CODES.has(String(error.extensions?.code))) {
+          if (isDatabaseUnavailable(error)) {
+            contextValue.logger.warn({ err: error.originalError ?? error, path: error.path }, 'database unavailable');
+          } else if (!CLIENT_ERROR_CODES.has(String(error.extensions?.code))) {
             contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'GraphQL execution failed');
           }
         }
@@ -30,23 +36,63 @@ const logInternalErrors: ApolloServerPlugin<Context> = {
   },
 };
 
-/** Client errors pass as they are; anything else is answered without internals. */
-export function formatError(formatted: GraphQLFormattedError): GraphQLFormattedError {
+/**
+ * A response with nothing to show because the database is unavailable is an HTTP 503 with
+ * Retry-After, so load balancers, gateways and retrying clients see it as such. A response that
+ * carries any data keeps 200: the errors array says which parts are missing.
+ */
+const unavailableStatus: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        if (response.body.kind !== 'single') return;
+        const { data, errors } = response.body.singleResult;
+        if (!errors?.some((error) => error.extensions?.code === SERVICE_UNAVAILABLE)) return;
+        const hasData = data && Object.values(data).some((value) => value !== null && !(Array.isArray(value) && value.every((item) => item === null)));
+        if (hasData) return;
+        response.http.status = 503;
+        response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
+      },
+    };
+  },
+};
+
+/** Client errors pass as they are; a database outage is SERVICE_UNAVAILABLE; anything else is answered without internals. */
+export function formatError(formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError {
+  if (isDatabaseUnavailable(unwrapResolverError(error))) {
+    return { ...databaseUnavailable().toJSON(), locations: formatted.locations, path: formatted.path };
+  }
+  // Apollo files validation-rule errors under GRAPHQL_VALIDATION_FAILED; a refused limit keeps its own code.
+  const limit = error instanceof GraphQLError ? error.originalError : undefined;
+  if (limit instanceof OperationLimitError) {
+    const { http: _http, ...extensions } = limit.extensions;
+    return { ...formatted, extensions: { ...formatted.extensions, ...extensions, code: limit.limitCode, stacktrace: undefined } };
+  }
   const code = String(formatted.extensions?.code);
   if (CLIENT_ERROR_CODES.has(code)) return { ...formatted, extensions: { ...formatted.extensions, stacktrace: undefined } };
   return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
 
-export function createGraphQLServer(options: { introspection: boolean; logger: Logger }): ApolloServer<Context> {
+export function createGraphQLServer(options: { introspection: boolean; limits: GraphQLLimits; logger: Logger }): ApolloServer<Context> {
+  const schema = createSubgraphSchema();
   return new ApolloServer<Context>({
     logger: options.logger,
-    schema: createSubgraphSchema(),
+    schema,
     introspection: options.introspection,
+    validationRules: limitValidationRules(options.limits),
+    // Gateways and routers send one operation per request; an array body is refused (BAD_REQUEST).
+    allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     // main.ts owns shutdown: Apollo's own handler would re-raise the signal before the pool is closed.
     stopOnTerminationSignals: false,
     formatError,
     // No cache hints are declared, so the cache-control plugin would only cost time on every field.
-    plugins: [logInternalErrors, ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled()],
+    plugins: [
+      logInternalErrors,
+      costLimitPlugin<Context>(schema, options.limits.maxCost, HISTORY_LIMIT.max),
+      unavailableStatus,
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginCacheControlDisabled(),
+    ],
   });
 }

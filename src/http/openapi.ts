@@ -2,6 +2,7 @@
 // HISTORY_LIMIT and error texts from ERROR_DETAIL, so the document cannot drift from the code
 // that enforces them; test/rest/openapi.test.ts validates real responses against it.
 import { HISTORY_LIMIT } from '../data/migrationRuns.js';
+import { decodeCursor, encodeCursor } from '../graphql/cursor.js';
 import { ERROR_DETAIL } from '../rest/migrations.js';
 
 /** A JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1), as far as this document uses it. */
@@ -29,6 +30,7 @@ export interface SchemaObject {
 interface MediaType {
   schema: SchemaObject;
   example?: unknown;
+  examples?: Record<string, { summary: string; value: unknown }>;
 }
 
 interface Response {
@@ -103,6 +105,21 @@ const EXAMPLE_RUN = {
   created_at: '2026-05-06T11:00:00.000001Z',
 };
 
+const EXAMPLE_CURSOR = encodeCursor({ createdAt: EXAMPLE_RUN.created_at, id: EXAMPLE_RUN.id });
+
+// The codec's own words for a cursor that is not JSON, so the example cannot drift from the service.
+const NOT_JSON_CURSOR = Buffer.from('not-json').toString('base64url');
+const notJsonCursor = decodeCursor(NOT_JSON_CURSOR);
+const notJsonReason = notJsonCursor.ok ? '' : notJsonCursor.reason;
+
+const limitValidationError = {
+  type: 'greater_than_equal',
+  loc: ['query', 'limit'],
+  msg: `Input should be greater than or equal to ${HISTORY_LIMIT.min}`,
+  input: String(HISTORY_LIMIT.min - 1),
+  ctx: { ge: HISTORY_LIMIT.min },
+};
+
 export const OPENAPI_DOCUMENT: OpenApiDocument = {
   openapi: '3.1.0',
   jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -120,6 +137,8 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         description:
           'A bare JSON array of the graph\'s migration runs, newest first (`created_at` descending, then `id` descending), at most `limit` items; `[]` for a graph that never migrated. ' +
           'Requires GRAPH_READ: a superuser, any authenticated user on the default graph, or a member of the graph. ' +
+          'When more runs follow, the response carries a `Link: <...>; rel="next"` header (RFC 8288) to the next page: follow it as it is. ' +
+          'Pages are keyset pages on (`created_at`, `id`), so runs recorded while a client pages through never make it skip or repeat a run. ' +
           'Checks run in this order: token (401), query parameters (422), graph exists and is not deleted (404), permission (403).',
         tags: ['graphs'],
         security: [{ HTTPBearer: [] }],
@@ -138,10 +157,31 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             description: `How many runs to return at most, ${HISTORY_LIMIT.min} to ${HISTORY_LIMIT.max}.`,
             schema: { type: 'integer', title: 'Limit', minimum: HISTORY_LIMIT.min, maximum: HISTORY_LIMIT.max, default: HISTORY_LIMIT.default },
           },
+          {
+            name: 'cursor',
+            in: 'query',
+            required: false,
+            description:
+              'Where the page starts: the value the previous page\'s `Link` header carries, passed unchanged. Opaque: clients must not build or parse it. ' +
+              'Absent, the page starts at the newest run. A cursor names a position in the history\'s order, not a graph: used on another graph it continues from the same position there. ' +
+              'A value the service did not issue (malformed, altered, or of an unknown version) is a 422.',
+            schema: { type: 'string', title: 'Cursor', examples: [EXAMPLE_CURSOR] },
+          },
         ],
         responses: {
           '200': {
             description: 'The runs, newest first.',
+            headers: {
+              Link: {
+                description:
+                  'Present only when more runs follow this page: the absolute URL of the next page (this path with `limit` and `cursor`), as `<URL>; rel="next"`. Absent on the last page.',
+                schema: {
+                  type: 'string',
+                  pattern: '^<[^<>]+[?&]cursor=[A-Za-z0-9_-]+>; rel="next"$',
+                  examples: [`<http://127.0.0.1:4000/api/v1/graphs/demo_knowledge/migrations?limit=2&cursor=${EXAMPLE_CURSOR}>; rel="next"`],
+                },
+              },
+            },
             content: json({ type: 'array', title: 'Response List Graph Migrations', items: schemaRef('GraphMigrationRun') }, [EXAMPLE_RUN]),
           },
           '401': {
@@ -158,18 +198,34 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             content: json(schemaRef('NotFoundError'), { detail: ERROR_DETAIL.graphNotFound }),
           },
           '422': {
-            description: 'Invalid query parameters (FastAPI validation error).',
-            content: json(schemaRef('HTTPValidationError'), {
-              detail: [
-                {
-                  type: 'greater_than_equal',
-                  loc: ['query', 'limit'],
-                  msg: `Input should be greater than or equal to ${HISTORY_LIMIT.min}`,
-                  input: String(HISTORY_LIMIT.min - 1),
-                  ctx: { ge: HISTORY_LIMIT.min },
+            description: 'Invalid query parameters (FastAPI validation error): one item per invalid parameter, `limit` before `cursor`.',
+            content: {
+              'application/json': {
+                schema: schemaRef('HTTPValidationError'),
+                examples: {
+                  limit: { summary: '`limit` out of bounds', value: { detail: [limitValidationError] } },
+                  cursor: {
+                    summary: 'A `cursor` the service did not issue',
+                    value: {
+                      detail: [
+                        {
+                          type: 'value_error',
+                          loc: ['query', 'cursor'],
+                          msg: `Value error, ${notJsonReason}`,
+                          input: NOT_JSON_CURSOR,
+                          ctx: { error: {} },
+                        },
+                      ],
+                    },
+                  },
                 },
-              ],
-            }),
+              },
+            },
+          },
+          '503': {
+            description: 'The database is unreachable, restarting or saturated: retry after `Retry-After` seconds.',
+            headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string', pattern: '^[0-9]+$' } } },
+            content: json(schemaRef('UnavailableError'), { detail: ERROR_DETAIL.databaseUnavailable }),
           },
         },
       },
@@ -241,6 +297,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       UnauthorizedError: detailBody('UnauthorizedError', [ERROR_DETAIL.notAuthenticated, ERROR_DETAIL.invalidToken]),
       ForbiddenError: detailBody('ForbiddenError', [ERROR_DETAIL.notMember]),
       NotFoundError: detailBody('NotFoundError', [ERROR_DETAIL.graphNotFound]),
+      UnavailableError: detailBody('UnavailableError', [ERROR_DETAIL.databaseUnavailable]),
       HTTPValidationError: {
         title: 'HTTPValidationError',
         type: 'object',
@@ -251,14 +308,15 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       ValidationError: {
         title: 'ValidationError',
         description:
-          'One failed check, as pydantic reports it: `int_parsing` (no `ctx`), `greater_than_equal` (`ctx.ge`) or `less_than_equal` (`ctx.le`).',
+          'One failed check, as pydantic reports it: `int_parsing` (no `ctx`), `greater_than_equal` (`ctx.ge`) or `less_than_equal` (`ctx.le`) for `limit`; ' +
+          '`value_error` for `cursor`, with `msg` saying what is wrong and `ctx` `{"error": {}}` (how FastAPI serializes the ValueError its validator raised).',
         type: 'object',
         properties: {
-          type: { type: 'string', title: 'Error Type', examples: ['int_parsing', 'greater_than_equal', 'less_than_equal'] },
+          type: { type: 'string', title: 'Error Type', examples: ['int_parsing', 'greater_than_equal', 'less_than_equal', 'value_error'] },
           loc: { type: 'array', title: 'Location', items: { anyOf: [{ type: 'string' }, { type: 'integer' }] } },
           msg: { type: 'string', title: 'Message' },
           input: { title: 'Input', description: 'The value as it was sent: the raw query-string text.' },
-          ctx: { type: 'object', title: 'Context', additionalProperties: { type: 'integer' } },
+          ctx: { type: 'object', title: 'Context', additionalProperties: { anyOf: [{ type: 'integer' }, { type: 'object' }] } },
         },
         required: ['type', 'loc', 'msg', 'input'],
         additionalProperties: false,

@@ -1,10 +1,15 @@
 // GET /api/v1/graphs/{slug}/migrations: the wire contract of the Python service it replaces
 // (DESIGN.md §1). It validates the query string as FastAPI did, then executes one fixed GraphQL
 // operation with the request's context: the same resolvers, loaders and GRAPH_READ check as /graphql.
+// Pages beyond the first are reached through the `Link: <...>; rel="next"` header (keyset cursor).
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import { HISTORY_LIMIT } from '../data/migrationRuns.js';
+import { RETRY_AFTER_SECONDS } from '../db/errors.js';
 import type { Context } from '../graphql/context.js';
+import { SERVICE_UNAVAILABLE } from '../graphql/errors.js';
+import { decodeCursor } from '../graphql/cursor.js';
 
 export interface RestResponse {
   status: number;
@@ -13,25 +18,42 @@ export interface RestResponse {
 }
 
 // Aliases give the REST item its snake_case keys in the contract's order, straight from GraphQL.
+// The connection field gives the same runs as `migrations` plus whether another page follows.
 export const MIGRATIONS_OPERATION = /* GraphQL */ `
-  query RestGraphMigrations($slug: String!, $limit: Int!) {
+  query RestGraphMigrations($slug: String!, $limit: Int!, $cursor: String) {
     graph(slug: $slug) {
-      migrations(limit: $limit) {
-        id
-        graph_id: graphId
-        from_version: fromVersion
-        to_version: toVersion
-        migration_id: migrationId
-        status
-        started_at: startedAt
-        finished_at: finishedAt
-        error
-        workflow_run_id: workflowRunId
-        created_at: createdAt
+      migrationsConnection(first: $limit, after: $cursor) {
+        pageInfo { hasNextPage endCursor }
+        edges {
+          node {
+            id
+            graph_id: graphId
+            from_version: fromVersion
+            to_version: toVersion
+            migration_id: migrationId
+            status
+            started_at: startedAt
+            finished_at: finishedAt
+            error
+            workflow_run_id: workflowRunId
+            created_at: createdAt
+          }
+        }
       }
     }
   }
 `;
+
+interface MigrationsData {
+  graph: { migrationsConnection: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: unknown }[] } } | null;
+}
+
+/** Where the request was addressed, to build the next page's absolute URL from. */
+export interface RequestLocation {
+  headers: IncomingHttpHeaders;
+  /** The path as received (percent-encoded), without the query string. */
+  pathname: string;
+}
 
 /** The `detail` of every non-422 error, word for word as the Python service sent it (the OpenAPI document reuses them). */
 export const ERROR_DETAIL = {
@@ -40,6 +62,7 @@ export const ERROR_DETAIL = {
   graphNotFound: 'Graph not found',
   notMember: 'Not a member of this graph',
   internal: 'Internal Server Error',
+  databaseUnavailable: 'Database unavailable',
 } as const;
 
 // FastAPI's HTTPBearer challenges with this header on every 401.
@@ -49,7 +72,21 @@ const detail = (status: number, message: string, headers?: Record<string, string
 
 export const NOT_FOUND = detail(404, ERROR_DETAIL.graphNotFound);
 
-type LimitResult = { ok: true; limit: number } | { ok: false; response: RestResponse };
+/** 503 while the database is down or saturated (src/db/errors.ts decides); both doors of the app use it. */
+export const DATABASE_UNAVAILABLE = detail(503, ERROR_DETAIL.databaseUnavailable, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+
+/** One item of a FastAPI 422 `detail` list. */
+interface ValidationErrorItem {
+  type: string;
+  loc: ['query', string];
+  msg: string;
+  input: string;
+  ctx?: Record<string, unknown>;
+}
+
+const validationFailed = (items: ValidationErrorItem[]): RestResponse => ({ status: 422, body: { detail: items } });
+
+type LimitResult = { ok: true; limit: number } | { ok: false; item: ValidationErrorItem };
 
 /** `limit` as pydantic's lax int parsing reads a query string, with FastAPI's 422 bodies. */
 export function parseLimit(search: URLSearchParams): LimitResult {
@@ -58,7 +95,7 @@ export function parseLimit(search: URLSearchParams): LimitResult {
   if (raw === undefined) return { ok: true, limit: HISTORY_LIMIT.default };
   const invalid = (type: string, msg: string, ctx?: Record<string, number>): LimitResult => ({
     ok: false,
-    response: { status: 422, body: { detail: [{ type, loc: ['query', 'limit'], msg, input: raw, ...(ctx && { ctx }) }] } },
+    item: { type, loc: ['query', 'limit'], msg, input: raw, ...(ctx && { ctx }) },
   });
   // pydantic accepts surrounding whitespace, a sign, and a fraction of zeros ("5.0").
   const match = /^\s*([+-]?\d+)(?:\.0+)?\s*$/.exec(raw);
@@ -73,32 +110,68 @@ export function parseLimit(search: URLSearchParams): LimitResult {
   return { ok: true, limit };
 }
 
+type CursorResult = { ok: true; cursor: string | null } | { ok: false; item: ValidationErrorItem };
+
+/**
+ * `cursor` as a FastAPI `str | None` with a validator that raises ValueError: absent is the first
+ * page, and anything the codec refuses (empty included) is pydantic's `value_error`, whose `ctx`
+ * FastAPI serializes as `{"error": {}}`.
+ */
+export function parseCursor(search: URLSearchParams): CursorResult {
+  const raw = search.getAll('cursor').at(-1);
+  if (raw === undefined) return { ok: true, cursor: null };
+  const decoded = decodeCursor(raw);
+  if (decoded.ok) return { ok: true, cursor: raw };
+  return { ok: false, item: { type: 'value_error', loc: ['query', 'cursor'], msg: `Value error, ${decoded.reason}`, input: raw, ctx: { error: {} } } };
+}
+
 export async function graphMigrations(
   graphql: ApolloServer<Context>,
   context: Context,
   slug: string,
   search: URLSearchParams,
+  location: RequestLocation,
 ): Promise<RestResponse> {
   // FastAPI resolves the auth dependency before it validates parameters: 401 comes before 422.
   if (context.viewer.kind === 'anonymous') return detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE);
   if (context.viewer.kind === 'invalid') return detail(401, ERROR_DETAIL.invalidToken, BEARER_CHALLENGE);
+  // FastAPI validates every parameter and reports all failures, in the order of the parameters.
   const parsed = parseLimit(search);
-  if (!parsed.ok) return parsed.response;
+  const cursor = parseCursor(search);
+  if (!parsed.ok || !cursor.ok) return validationFailed([parsed, cursor].flatMap((result) => (result.ok ? [] : [result.item])));
 
-  const response = await graphql.executeOperation<{ graph: { migrations: unknown[] } | null }>(
-    { query: MIGRATIONS_OPERATION, variables: { slug, limit: parsed.limit } },
+  const response = await graphql.executeOperation<MigrationsData>(
+    { query: MIGRATIONS_OPERATION, variables: { slug, limit: parsed.limit, cursor: cursor.cursor } },
     { contextValue: context },
   );
   if (response.body.kind !== 'single') throw new Error('unexpected incremental GraphQL response');
   const { data, errors } = response.body.singleResult;
   if (errors?.length) return fromGraphQLErrors(errors, context);
   if (!data?.graph) return NOT_FOUND;
-  return { status: 200, body: data.graph.migrations };
+  const { edges, pageInfo } = data.graph.migrationsConnection;
+  const next = pageInfo.hasNextPage && pageInfo.endCursor ? nextPageLink(location, parsed.limit, pageInfo.endCursor) : undefined;
+  return { status: 200, body: edges.map((edge) => edge.node), headers: next ? { Link: next } : undefined };
+}
+
+const HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
+
+/**
+ * RFC 8288 `Link` to the next page: the request's own path with `limit` and the page's end cursor,
+ * and nothing else from its query string. Absolute from the Host header (and `X-Forwarded-Proto`
+ * behind a TLS-terminating proxy); relative, which RFC 8288 also allows, when Host is missing or odd.
+ */
+function nextPageLink({ headers, pathname }: RequestLocation, limit: number, cursor: string): string {
+  const host = headers.host;
+  const forwarded = headers['x-forwarded-proto'];
+  const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
+  const origin = host && HOST.test(host) ? `${proto === 'https' ? 'https' : 'http'}://${host}` : '';
+  return `<${origin}${pathname}?limit=${limit}&cursor=${cursor}>; rel="next"`;
 }
 
 function fromGraphQLErrors(errors: readonly GraphQLFormattedError[], context: Context): RestResponse {
   const codes = new Set(errors.map((error) => error.extensions?.code));
   if (codes.has('UNAUTHENTICATED')) return detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE);
+  if (codes.has(SERVICE_UNAVAILABLE)) return DATABASE_UNAVAILABLE;
   if (codes.has('FORBIDDEN')) return detail(403, ERROR_DETAIL.notMember);
   // Internal errors were logged with their detail by the GraphQL server; the client gets none.
   context.logger.error({ errors }, 'REST migrations operation failed');

@@ -79,12 +79,12 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
     const { sql, data } = await historyStatement(`query($slug: String!) { graph(slug: $slug) { migrations(limit: 10) { createdAt } } }`, { slug: big.slug });
     expect(data.graph.migrations).toHaveLength(10);
     expect(data.graph.migrations[0].createdAt).toBe('2026-05-31T23:59:59.000000Z');
-    // The statement binds the graph ids and the limits as two arrays ($1 uuid[], $2 int[]).
-    expect(sql).toMatch(/\$1/);
-    expect(sql).toMatch(/\$2/);
-    expect(sql).not.toMatch(/\$3/);
-    const plan = await explain(sql, [[big.id], [10]]);
-    const text = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, [[big.id], [10]]);
+    // The statement binds the keys as four arrays: graph ids, limits, and the page positions
+    // (created_at, id), null for every key of `migrations`, which always starts at the newest run.
+    expect(sql).toMatch(/\$4/);
+    expect(sql).not.toMatch(/\$5/);
+    const plan = await explain(sql, [[big.id], [10], [null], [null]]);
+    const text = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, [[big.id], [10], [null], [null]]);
     const planText = text.rows.map((row) => row['QUERY PLAN']).join('\n');
     console.info(`history statement:\n${sql}\nplan (100,000 runs, limit 10):\n${planText}`);
     expectBoundedIndexScan(plan, 10, 1);
@@ -96,13 +96,13 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
       { r: [{ __typename: 'Graph', id: big.id }, { __typename: 'Graph', slug: medium.slug }] },
     );
     expect(data._entities.map((graph: { migrations: unknown[] }) => graph.migrations.length)).toEqual([10, 10]);
-    const plan = await explain(sql, [[big.id, medium.id], [10, 10]]);
+    const plan = await explain(sql, [[big.id, medium.id], [10, 10], [null, null], [null, null]]);
     expectBoundedIndexScan(plan, 10, 2);
   });
 
   it('stays an index range scan at the largest page, 500', async () => {
     const { sql } = await historyStatement(`query($slug: String!) { graph(slug: $slug) { migrations(limit: 500) { id } } }`, { slug: big.slug });
-    const plan = await explain(sql, [[big.id], [500]]);
+    const plan = await explain(sql, [[big.id], [500], [null], [null]]);
     expectBoundedIndexScan(plan, 500, 1);
   });
 });

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { Config } from '../../src/config.js';
+import type { DatabaseConfig } from '../../src/db/client.js';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -37,7 +37,7 @@ export const DATABASE_KINDS: DatabaseKind[] = postgresAvailable ? ['pglite', 'po
 
 export interface TestDatabase {
   kind: DatabaseKind;
-  config: Config['database'];
+  config: DatabaseConfig;
   /** A scratch DATA_DIR for this database (the PGlite files live in it). */
   dataDir: string;
   /** Connection string of the PostgreSQL database (undefined for PGlite). */

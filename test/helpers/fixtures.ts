@@ -53,3 +53,11 @@ export async function insertManyRuns(prisma: PrismaClient, graphId: string, coun
     SELECT gen_random_uuid(), ${graphId}::uuid, n, n + 1, 'bulk_' || n, 'success', ${newest}::timestamptz - make_interval(secs => n)
     FROM generate_series(1, ${count}) AS n`;
 }
+
+/** Runs with ids and microsecond timestamps chosen by the test, in one statement. */
+export async function insertRuns(prisma: PrismaClient, graphId: string, runs: readonly { id: string; createdAt: string }[]): Promise<void> {
+  await prisma.$executeRaw`
+    INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at)
+    SELECT r.id, ${graphId}::uuid, 1, 2, 'm_' || r.id, 'success', r.created_at
+    FROM unnest(${runs.map((run) => run.id)}::uuid[], ${runs.map((run) => run.createdAt)}::timestamptz[]) AS r(id, created_at)`;
+}

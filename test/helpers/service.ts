@@ -21,7 +21,12 @@ export interface TestService {
 
 export async function startTestService(
   kind: DatabaseKind,
-  options: { seed?: boolean; env?: Record<string, string> } = {},
+  options: {
+    seed?: boolean;
+    env?: Record<string, string>;
+    /** Rewrites the fresh database's URL before the service gets it (e.g. to go through a TCP proxy). */
+    databaseUrl?: (url: string) => string;
+  } = {},
 ): Promise<TestService> {
   const database = await createTestDatabase(kind);
   const config = loadConfig({
@@ -32,7 +37,7 @@ export async function startTestService(
     DATA_DIR: database.dataDir,
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
     SEED_ON_FIRST_START: options.seed ? 'true' : 'false',
-    ...(database.url ? { DATABASE_URL: database.url } : {}),
+    ...(database.url ? { DATABASE_URL: options.databaseUrl ? options.databaseUrl(database.url) : database.url } : {}),
     ...options.env,
   });
   const statements: string[] = [];

@@ -67,11 +67,16 @@ describe('the OpenAPI document', () => {
     expect(items([{ ...item, created_at: null }])).toBe(false);
   });
 
-  it('declares limit 1..500 with default 100, and the slug path parameter', () => {
+  it('declares limit 1..500 with default 100, the optional cursor, and the slug path parameter', () => {
     expect(operation.parameters).toEqual([
       expect.objectContaining({ name: 'slug', in: 'path', required: true, schema: expect.objectContaining({ type: 'string' }) }),
       expect.objectContaining({ name: 'limit', in: 'query', required: false, schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 500, default: 100 }) }),
+      expect.objectContaining({ name: 'cursor', in: 'query', required: false, schema: expect.objectContaining({ type: 'string' }) }),
     ]);
+  });
+
+  it('documents the Link header of a page that has a next one', () => {
+    expect(operation.responses['200']!.headers).toEqual({ Link: expect.objectContaining({ schema: expect.objectContaining({ type: 'string' }) }) });
   });
 
   it('requires a bearer token on the history and none on health and readiness', () => {
@@ -81,8 +86,8 @@ describe('the OpenAPI document', () => {
     expect(OPENAPI_DOCUMENT.paths['/readyz']!.get.security).toEqual([]);
   });
 
-  it('documents 200, 401, 403, 404 and 422', () => {
-    expect(Object.keys(operation.responses)).toEqual(['200', '401', '403', '404', '422']);
+  it('documents 200, 401, 403, 404, 422 and 503', () => {
+    expect(Object.keys(operation.responses)).toEqual(['200', '401', '403', '404', '422', '503']);
   });
 
   it('lists every item key as required, in the contract\'s order, nullable ones as [type, "null"], timestamps as date-time', () => {
@@ -178,6 +183,22 @@ describe.each(DATABASE_KINDS)('real answers against the OpenAPI document, on %s'
     for (const raw of ['0', '501', 'abc', '1.5', '']) {
       expectValid(MIGRATIONS_PATH, await get(service.url, MIGRATIONS('documented', `?limit=${raw}`), { token: memberToken }), 422);
     }
+  });
+
+  it('422 matches for a cursor the service did not issue, alone and together with a bad limit', async () => {
+    for (const query of ['?cursor=not-a-cursor', '?cursor=', '?limit=0&cursor=bm90LWpzb24']) {
+      expectValid(MIGRATIONS_PATH, await get(service.url, MIGRATIONS('documented', query), { token: memberToken }), 422);
+    }
+  });
+
+  it('200 with a Link header: the header matches its documented schema, and the next page matches too', async () => {
+    const linkSchema = OPENAPI_DOCUMENT.paths[MIGRATIONS_PATH]!.get.responses['200']!.headers!.Link!.schema;
+    const first = await get(service.url, MIGRATIONS('documented', '?limit=50'), { token: memberToken });
+    expectValid(MIGRATIONS_PATH, first, 200);
+    const link = first.headers.get('link')!;
+    expect(link).toMatch(new RegExp(linkSchema.pattern!));
+    const nextUrl = new URL(/^<([^>]+)>/.exec(link)![1]!);
+    expectValid(MIGRATIONS_PATH, await get(service.url, nextUrl.pathname + nextUrl.search, { token: memberToken }), 200);
   });
 
   it('the limit parameter schema accepts exactly what the service accepts', async () => {

@@ -1,6 +1,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { GraphRecord } from '../../data/graphs.js';
 import type { MigrationRunRecord } from '../../data/migrationRuns.js';
+import type { MigrationRunPage } from '../resolvers/GraphMigrationRunConnection.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -37,6 +38,15 @@ export type Graph = {
    * `limit` must be between 1 and 500.
    */
   migrations: Array<GraphMigrationRun>;
+  /**
+   * The same history as `migrations`, a page at a time (Relay cursor connection): pass a page's
+   * `pageInfo.endCursor` as `after` to get the next one. `first` must be between 1 and 500.
+   * Pages are keyset pages on (`createdAt`, `id`): a page deep in the history costs what the first
+   * one does, and runs recorded while a client pages through never make it skip or repeat a run.
+   * A cursor names a position in that order, not a graph: given to another graph's history, it
+   * continues from the same position there. A malformed cursor is a BAD_USER_INPUT error.
+   */
+  migrationsConnection: GraphMigrationRunConnection;
   name: Scalars['String']['output'];
   readOnly: Scalars['Boolean']['output'];
   /** `owner`, `migrating` or `error` when the graph is read-only. */
@@ -56,6 +66,13 @@ export type Graph = {
 /** A knowledge graph of the platform. */
 export type GraphMigrationsArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** A knowledge graph of the platform. */
+export type GraphMigrationsConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** One migration hop a graph's data went through. */
@@ -78,6 +95,40 @@ export type GraphMigrationRun = {
   toVersion: Scalars['Int']['output'];
   /** Id of the workflow-engine run that executed this hop. */
   workflowRunId?: Maybe<Scalars['String']['output']>;
+};
+
+/** A page of a graph's migration runs, newest first. */
+export type GraphMigrationRunConnection = {
+  __typename?: 'GraphMigrationRunConnection';
+  /** At most `first` runs, each with its cursor. */
+  edges: Array<GraphMigrationRunEdge>;
+  pageInfo: PageInfo;
+  /**
+   * How many runs the graph's whole history holds. Costs a count over the history, so it is only
+   * computed when selected (one statement for every graph in the request).
+   */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** One run of a page and the cursor of its position. */
+export type GraphMigrationRunEdge = {
+  __typename?: 'GraphMigrationRunEdge';
+  /** Pass as `after` to continue after this run. Opaque: clients must not build or parse it. */
+  cursor: Scalars['String']['output'];
+  node: GraphMigrationRun;
+};
+
+/** Where a page sits in the whole list (Relay cursor connections). */
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  /** The cursor of the page's last item, to pass as `after`; null for an empty page. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  /** True when more items follow this page. */
+  hasNextPage: Scalars['Boolean']['output'];
+  /** Always false: pagination here is forward only, which the Relay specification allows. */
+  hasPreviousPage: Scalars['Boolean']['output'];
+  /** The cursor of the page's first item; null for an empty page. */
+  startCursor?: Maybe<Scalars['String']['output']>;
 };
 
 export type Query = {
@@ -199,6 +250,9 @@ export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   GraphMigrationRun: ResolverTypeWrapper<MigrationRunRecord>;
+  GraphMigrationRunConnection: ResolverTypeWrapper<MigrationRunPage>;
+  GraphMigrationRunEdge: ResolverTypeWrapper<MigrationRunRecord>;
+  PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UUID: ResolverTypeWrapper<Scalars['UUID']['output']>;
 };
@@ -211,6 +265,9 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   Int: Scalars['Int']['output'];
   GraphMigrationRun: MigrationRunRecord;
+  GraphMigrationRunConnection: MigrationRunPage;
+  GraphMigrationRunEdge: MigrationRunRecord;
+  PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   UUID: Scalars['UUID']['output'];
 };
@@ -226,6 +283,7 @@ export type GraphResolvers<ContextType = Context, ParentType extends ResolversPa
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   isDefault?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   migrations?: Resolver<Array<ResolversTypes['GraphMigrationRun']>, ParentType, ContextType, RequireFields<GraphMigrationsArgs, 'limit'>>;
+  migrationsConnection?: Resolver<ResolversTypes['GraphMigrationRunConnection'], ParentType, ContextType, RequireFields<GraphMigrationsConnectionArgs, 'first'>>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   readOnly?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   readOnlyReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -251,6 +309,24 @@ export type GraphMigrationRunResolvers<ContextType = Context, ParentType extends
   workflowRunId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type GraphMigrationRunConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['GraphMigrationRunConnection'] = ResolversParentTypes['GraphMigrationRunConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['GraphMigrationRunEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type GraphMigrationRunEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['GraphMigrationRunEdge'] = ResolversParentTypes['GraphMigrationRunEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['GraphMigrationRun'], ParentType, ContextType>;
+};
+
+export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   graph?: Resolver<Maybe<ResolversTypes['Graph']>, ParentType, ContextType, RequireFields<QueryGraphArgs, 'slug'>>;
 };
@@ -263,6 +339,9 @@ export type Resolvers<ContextType = Context> = {
   DateTime?: GraphQLScalarType;
   Graph?: GraphResolvers<ContextType>;
   GraphMigrationRun?: GraphMigrationRunResolvers<ContextType>;
+  GraphMigrationRunConnection?: GraphMigrationRunConnectionResolvers<ContextType>;
+  GraphMigrationRunEdge?: GraphMigrationRunEdgeResolvers<ContextType>;
+  PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   UUID?: GraphQLScalarType;
 };

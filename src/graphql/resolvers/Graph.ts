@@ -1,7 +1,8 @@
-import { HISTORY_LIMIT } from '../../data/migrationRuns.js';
+import { HISTORY_LIMIT, type HistoryPosition } from '../../data/migrationRuns.js';
 import type { GraphResolvers } from '../__generated__/resolvers-types.js';
 import { readableGraph } from '../access.js';
-import { outOfRange } from '../errors.js';
+import { decodeCursor } from '../cursor.js';
+import { invalidCursor, outOfRange } from '../errors.js';
 
 export const Graph: GraphResolvers = {
   // The gateway may refer to a graph by either key; both go through the same batched loader.
@@ -11,4 +12,17 @@ export const Graph: GraphResolvers = {
     if (limit < HISTORY_LIMIT.min || limit > HISTORY_LIMIT.max) throw outOfRange('limit', limit, HISTORY_LIMIT.min, HISTORY_LIMIT.max);
     return context.loaders.history.load({ graphId: graph.id, limit });
   },
+  migrationsConnection: async (graph, { first, after }, context) => {
+    if (first < HISTORY_LIMIT.min || first > HISTORY_LIMIT.max) throw outOfRange('first', first, HISTORY_LIMIT.min, HISTORY_LIMIT.max);
+    // One run more than the page tells whether another page follows, in the same statement.
+    const runs = await context.loaders.history.load({ graphId: graph.id, limit: first + 1, after: positionAfter(after) });
+    return { graphId: graph.id, runs: runs.slice(0, first), hasNextPage: runs.length > first };
+  },
 };
+
+function positionAfter(after: string | null | undefined): HistoryPosition | undefined {
+  if (after == null) return undefined;
+  const decoded = decodeCursor(after);
+  if (!decoded.ok) throw invalidCursor('after', decoded.reason);
+  return decoded.position;
+}

@@ -1,0 +1,95 @@
+// The one place that decides whether an error means "the database cannot serve us right now"
+// (down, restarting, refusing connections, too slow, pool exhausted) rather than a bug. Both doors
+// use it: REST answers 503 {"detail":"Database unavailable"}, GraphQL an error SERVICE_UNAVAILABLE.
+//
+// Prisma 7 surfaces driver faults in three shapes, all seen against a real PostgreSQL:
+//  1. PrismaClientKnownRequestError whose meta.driverAdapterError.cause is @prisma/adapter-pg's
+//     mapping of the pg error: a `kind` such as DatabaseNotReachable (ECONNREFUSED), ConnectionClosed
+//     (ECONNRESET), SocketTimeout, TooManyConnections, or kind "postgres" with the SQLSTATE `code`
+//     (57P01 after pg_terminate_backend, 55000 FATAL when the database does not allow connections,
+//     57014 when statement_timeout cancels a query). The Prisma code is P2010 for raw queries, P1001 etc.
+//     for model queries.
+//  2. A plain Error from pg / pg-pool that the adapter does not recognise and rethrows as it is:
+//     "timeout exceeded when trying to connect" (no pooled connection within connectionTimeoutMillis),
+//     "Connection terminated unexpectedly", "Connection terminated due to connection timeout",
+//     "Query read timeout" (query_timeout).
+//  3. A Node socket error (ECONNREFUSED, ECONNRESET, ...) in any of those causes.
+
+/** Prisma error codes that are about reaching the database, not about the query. */
+const PRISMA_UNAVAILABLE_CODES = new Set([
+  'P1001', // can't reach database server
+  'P1002', // database server reached but timed out
+  'P1008', // operations timed out
+  'P1017', // server has closed the connection
+  'P2024', // timed out fetching a new connection from the connection pool
+  'P2037', // too many database connections opened
+]);
+
+/** @prisma/adapter-pg error kinds that mean the connection, not the statement, failed. */
+const ADAPTER_UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'TlsConnectionError']);
+
+/**
+ * SQLSTATEs of a server that is going away, starting, overloaded or cancelling a statement for
+ * taking too long. Class 08 (connection exception) is matched as a class.
+ */
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57P01', // admin_shutdown (also pg_terminate_backend)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up, shutting down, recovering)
+  '57014', // query_canceled: statement_timeout
+  '53300', // too_many_connections
+  '53400', // configuration_limit_exceeded
+]);
+
+const SOCKET_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+// pg and pg-pool give these errors no code, only a message.
+const PG_CONNECTION_MESSAGES = [
+  /^timeout exceeded when trying to connect$/,
+  /^Connection terminated/,
+  /^Query read timeout$/,
+  /^Client has encountered a connection error and is not queryable$/,
+  /^Client was closed and is not queryable$/,
+];
+
+type Inspectable = {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  severity?: unknown;
+  kind?: unknown;
+  cause?: unknown;
+  meta?: { driverAdapterError?: unknown };
+  originalError?: unknown;
+};
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  // Errors nest (GraphQLError → Prisma error → DriverAdapterError → its cause): walk the chain, bounded.
+  const seen = new Set<unknown>();
+  const pending: unknown[] = [error];
+  while (pending.length > 0 && seen.size < 16) {
+    const current = pending.shift();
+    if (current === null || typeof current !== 'object' || seen.has(current)) continue;
+    seen.add(current);
+    const candidate = current as Inspectable;
+    if (describesUnavailable(candidate)) return true;
+    pending.push(candidate.cause, candidate.meta?.driverAdapterError, candidate.originalError);
+  }
+  return false;
+}
+
+function describesUnavailable(error: Inspectable): boolean {
+  const code = typeof error.code === 'string' ? error.code : undefined;
+  if (code && typeof error.name === 'string' && error.name.startsWith('PrismaClient') && PRISMA_UNAVAILABLE_CODES.has(code)) return true;
+  if (typeof error.kind === 'string' && ADAPTER_UNAVAILABLE_KINDS.has(error.kind)) return true;
+  if (code && SOCKET_ERROR_CODES.has(code)) return true;
+  if (code && /^[0-9A-Z]{5}$/.test(code)) {
+    if (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08')) return true;
+    // 55000 is a generic state; as FATAL at connection time it is "database is not currently accepting connections".
+    if (code === '55000' && error.severity === 'FATAL') return true;
+  }
+  return typeof error.message === 'string' && PG_CONNECTION_MESSAGES.some((pattern) => pattern.test(error.message as string));
+}
+
+/** How long clients are asked to wait before retrying after a 503 (Retry-After, seconds). */
+export const RETRY_AFTER_SECONDS = 1;

@@ -1,0 +1,346 @@
+// Limits that turn abusive operations away before they run: size (checked on the raw text, before
+// parsing), depth, aliases and root fields (validation rules: static, fragments followed), and an
+// estimated cost (a plugin hook, because only there are the variable values known: a `limit: $n`
+// costs what `$n` says). Error codes are those Apollo Router uses for the same refusals, so a
+// client behind a router or talking to us directly sees one vocabulary.
+//
+// Depth counts introspection fields like any other: in this schema no type refers back to itself,
+// so the only way to nest deeply is through __schema/__type (`ofType { ofType { ... } }`), which is
+// exactly what a depth limit is for. The default (15) admits graphql-js's getIntrospectionQuery().
+// Cost leaves introspection and __typename out (bounded by the schema's size, limited by depth).
+import type { ApolloServerPlugin } from '@apollo/server';
+import { HeaderMap } from '@apollo/server';
+import {
+  getArgumentValues,
+  getNamedType,
+  getNullableType,
+  GraphQLError,
+  isCompositeType,
+  isListType,
+  Kind,
+  valueFromASTUntyped,
+  type ASTNode,
+  type DirectiveNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLField,
+  type GraphQLSchema,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+
+export interface GraphQLLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxRootFields: number;
+  maxCost: number;
+  maxQueryBytes: number;
+}
+
+export const LIMIT_ERROR_CODES = {
+  depth: 'MAX_DEPTH_LIMIT',
+  aliases: 'MAX_ALIASES_LIMIT',
+  rootFields: 'MAX_ROOT_FIELDS_LIMIT',
+  cost: 'COST_ESTIMATED_TOO_EXPENSIVE',
+  querySize: 'MAX_QUERY_SIZE_LIMIT',
+} as const;
+
+/** A refused operation. Apollo reports validation errors as GRAPHQL_VALIDATION_FAILED; formatError restores this code. */
+export class OperationLimitError extends GraphQLError {
+  constructor(
+    readonly limitCode: (typeof LIMIT_ERROR_CODES)[keyof typeof LIMIT_ERROR_CODES],
+    message: string,
+    details: { actual: number; max: number; nodes?: readonly ASTNode[] },
+  ) {
+    super(message, {
+      nodes: details.nodes,
+      // Apollo takes the HTTP status from `extensions.http` and leaves it out of the response.
+      extensions: { code: limitCode, actual: details.actual, max: details.max, http: { status: 400, headers: new HeaderMap() } },
+    });
+    this.name = 'OperationLimitError';
+  }
+}
+
+/** The query text's size in UTF-8 bytes against GRAPHQL_MAX_QUERY_BYTES, before anything parses it. */
+export function checkQuerySize(query: string, maxBytes: number): OperationLimitError | undefined {
+  // Cheap first: a string of n UTF-16 units is at most 3n UTF-8 bytes.
+  if (query.length * 3 <= maxBytes) return undefined;
+  const bytes = Buffer.byteLength(query, 'utf8');
+  if (bytes <= maxBytes) return undefined;
+  return new OperationLimitError(LIMIT_ERROR_CODES.querySize, `Query is ${bytes} bytes; the maximum is ${maxBytes} (GRAPHQL_MAX_QUERY_BYTES)`, {
+    actual: bytes,
+    max: maxBytes,
+  });
+}
+
+// --- depth, aliases, root fields: validation rules -------------------------------------------------
+
+/** Walks an operation with its fragments expanded, each fragment computed once (no fragment bombs, no cycles). */
+function fragmentMemo<T>(context: ValidationContext, compute: (fragment: FragmentDefinitionNode, recurse: (name: string) => T) => T, onCycle: T) {
+  const done = new Map<string, T>();
+  const visiting = new Set<string>();
+  const byName = (name: string): T => {
+    const known = done.get(name);
+    if (known !== undefined) return known;
+    const fragment = context.getFragment(name);
+    // Unknown fragments and cycles are reported by graphql-js's own rules.
+    if (!fragment || visiting.has(name)) return onCycle;
+    visiting.add(name);
+    const value = compute(fragment, byName);
+    visiting.delete(name);
+    done.set(name, value);
+    return value;
+  };
+  return byName;
+}
+
+function depthOf(selectionSet: SelectionSetNode, fragmentDepth: (name: string) => number): number {
+  let deepest = 0;
+  for (const selection of selectionSet.selections) {
+    const depth =
+      selection.kind === Kind.FIELD
+        ? 1 + (selection.selectionSet ? depthOf(selection.selectionSet, fragmentDepth) : 0)
+        : selection.kind === Kind.INLINE_FRAGMENT
+          ? depthOf(selection.selectionSet, fragmentDepth)
+          : fragmentDepth(selection.name.value);
+    deepest = Math.max(deepest, depth);
+  }
+  return deepest;
+}
+
+function aliasesIn(selectionSet: SelectionSetNode, fragmentAliases: (name: string) => number): number {
+  let count = 0;
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) {
+      if (selection.alias) count += 1;
+      if (selection.selectionSet) count += aliasesIn(selection.selectionSet, fragmentAliases);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      count += aliasesIn(selection.selectionSet, fragmentAliases);
+    } else {
+      count += fragmentAliases(selection.name.value);
+    }
+  }
+  return count;
+}
+
+function fieldsAtTop(selectionSet: SelectionSetNode, fragmentFields: (name: string) => number): number {
+  let count = 0;
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) count += 1;
+    else if (selection.kind === Kind.INLINE_FRAGMENT) count += fieldsAtTop(selection.selectionSet, fragmentFields);
+    else count += fragmentFields(selection.name.value);
+  }
+  return count;
+}
+
+export function limitValidationRules(limits: Pick<GraphQLLimits, 'maxDepth' | 'maxAliases' | 'maxRootFields'>): ValidationRule[] {
+  const maxDepth: ValidationRule = (context) => {
+    const fragmentDepth = fragmentMemo<number>(context, (fragment, recurse) => depthOf(fragment.selectionSet, recurse), 0);
+    return {
+      OperationDefinition(operation) {
+        const depth = depthOf(operation.selectionSet, fragmentDepth);
+        if (depth > limits.maxDepth) {
+          context.reportError(
+            new OperationLimitError(LIMIT_ERROR_CODES.depth, `Query depth ${depth} exceeds the maximum depth of ${limits.maxDepth} (GRAPHQL_MAX_DEPTH)`, {
+              actual: depth,
+              max: limits.maxDepth,
+              nodes: [operation],
+            }),
+          );
+        }
+      },
+    };
+  };
+  const maxAliases: ValidationRule = (context) => {
+    const fragmentAliases = fragmentMemo<number>(context, (fragment, recurse) => aliasesIn(fragment.selectionSet, recurse), 0);
+    return {
+      OperationDefinition(operation) {
+        const aliases = aliasesIn(operation.selectionSet, fragmentAliases);
+        if (aliases > limits.maxAliases) {
+          context.reportError(
+            new OperationLimitError(LIMIT_ERROR_CODES.aliases, `Query uses ${aliases} aliases; the maximum is ${limits.maxAliases} (GRAPHQL_MAX_ALIASES)`, {
+              actual: aliases,
+              max: limits.maxAliases,
+              nodes: [operation],
+            }),
+          );
+        }
+      },
+    };
+  };
+  const maxRootFields: ValidationRule = (context) => {
+    const fragmentFields = fragmentMemo<number>(context, (fragment, recurse) => fieldsAtTop(fragment.selectionSet, recurse), 0);
+    return {
+      OperationDefinition(operation) {
+        const fields = fieldsAtTop(operation.selectionSet, fragmentFields);
+        if (fields > limits.maxRootFields) {
+          context.reportError(
+            new OperationLimitError(
+              LIMIT_ERROR_CODES.rootFields,
+              `Query selects ${fields} root fields; the maximum is ${limits.maxRootFields} (GRAPHQL_MAX_ROOT_FIELDS)`,
+              { actual: fields, max: limits.maxRootFields, nodes: [operation] },
+            ),
+          );
+        }
+      },
+    };
+  };
+  return [maxDepth, maxAliases, maxRootFields];
+}
+
+// --- cost: Federation's @cost / @listSize ----------------------------------------------------------
+
+interface FieldCost {
+  /** @cost(weight:), replacing the default (1 for an object, 0 for a scalar). */
+  weight?: number;
+  /** @listSize */
+  assumedSize?: number;
+  slicingArguments?: string[];
+  sizedFields?: string[];
+}
+
+/** An unannotated list is assumed to hold this many items (Apollo Router's default). */
+const DEFAULT_LIST_SIZE = 10;
+
+function directiveNamed(directives: readonly DirectiveNode[] | undefined, name: string): Record<string, unknown> | undefined {
+  // Imported under its own name, or under the federation__ prefix when not imported.
+  const directive = directives?.find((candidate) => candidate.name.value === name || candidate.name.value === `federation__${name}`);
+  if (!directive) return undefined;
+  return Object.fromEntries((directive.arguments ?? []).map((argument) => [argument.name.value, valueFromASTUntyped(argument.value)]));
+}
+
+/** The schema's @cost and @listSize applications by `Type.field`, read once at start-up. */
+export function costDirectives(schema: GraphQLSchema): Map<string, FieldCost> {
+  const table = new Map<string, FieldCost>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!('getFields' in type) || type.name.startsWith('__') || !isCompositeType(type)) continue;
+    for (const field of Object.values(type.getFields()) as GraphQLField<unknown, unknown>[]) {
+      const directives = [...(field.astNode?.directives ?? [])];
+      const cost = directiveNamed(directives, 'cost');
+      const listSize = directiveNamed(directives, 'listSize');
+      if (!cost && !listSize) continue;
+      table.set(`${type.name}.${field.name}`, {
+        weight: typeof cost?.weight === 'number' ? cost.weight : undefined,
+        assumedSize: typeof listSize?.assumedSize === 'number' ? listSize.assumedSize : undefined,
+        slicingArguments: listSize?.slicingArguments as string[] | undefined,
+        sizedFields: listSize?.sizedFields as string[] | undefined,
+      });
+    }
+  }
+  return table;
+}
+
+export interface CostInput {
+  /**
+   * The largest page any list field serves: a larger slicing argument is refused by the field
+   * itself (BAD_USER_INPUT) before any work, so it is counted at this size, and the client
+   * learns what is wrong with its argument rather than that the query is too expensive.
+   */
+  maxSliceSize: number;
+  schema: GraphQLSchema;
+  table: Map<string, FieldCost>;
+  selectionSet: SelectionSetNode;
+  rootType: GraphQLCompositeType;
+  fragments: Record<string, FragmentDefinitionNode>;
+  variables: Record<string, unknown>;
+}
+
+/**
+ * The static estimate of Apollo's demand control: a field costs its weight (1 for an object, 0 for
+ * a scalar, or its @cost) plus its selections, times its list size for a list: the value of its
+ * slicing argument (literal, variable or default), else @listSize(assumedSize), else 10; for
+ * `_entities`, the number of representations. `sizedFields` hand the size to the named child
+ * lists (a connection's `edges`) instead.
+ */
+export function estimateCost({ maxSliceSize, schema, table, selectionSet, rootType, fragments, variables }: CostInput): number {
+  const memo = new Map<string, number>();
+  const visiting = new Set<string>();
+
+  const fieldCost = (node: FieldNode, parent: GraphQLCompositeType, sizes: Map<string, number> | undefined): number => {
+    const name = node.name.value;
+    if (name.startsWith('__') || !('getFields' in parent)) return 0;
+    const field = parent.getFields()[name] as GraphQLField<unknown, unknown> | undefined;
+    if (!field) return 0;
+    const annotation = table.get(`${parent.name}.${name}`) ?? {};
+    const type = getNamedType(field.type);
+    const own = annotation.weight ?? (isCompositeType(type) ? 1 : 0);
+
+    let args: Record<string, unknown> = {};
+    try {
+      args = getArgumentValues(field, node, variables);
+    } catch {
+      // Invalid argument values fail at execution with a proper message; the estimate goes on without them.
+    }
+    const sliced = (annotation.slicingArguments ?? []).map((argument) => args[argument]).filter((value): value is number => typeof value === 'number');
+    const slicedSize = sliced.length > 0 ? Math.min(Math.max(...sliced), maxSliceSize) : undefined;
+    const entities = name === '_entities' && Array.isArray(args.representations) ? args.representations.length : undefined;
+    const size = sizes?.get(name) ?? (annotation.sizedFields ? undefined : slicedSize) ?? annotation.assumedSize ?? entities ?? DEFAULT_LIST_SIZE;
+
+    const childSizes = annotation.sizedFields
+      ? new Map(annotation.sizedFields.map((sized) => [sized, slicedSize ?? annotation.assumedSize ?? DEFAULT_LIST_SIZE]))
+      : undefined;
+    const children = node.selectionSet && isCompositeType(type) ? selectionsCost(node.selectionSet, type, childSizes) : 0;
+    const isList = isListType(getNullableType(field.type));
+    return (own + children) * (isList && !annotation.sizedFields ? size : 1);
+  };
+
+  const selectionsCost = (set: SelectionSetNode, parent: GraphQLCompositeType, sizes: Map<string, number> | undefined): number => {
+    let total = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        total += fieldCost(selection, parent, sizes);
+        continue;
+      }
+      const fragment = selection.kind === Kind.FRAGMENT_SPREAD ? fragments[selection.name.value] : selection;
+      if (!fragment) continue;
+      const condition = fragment.typeCondition ? schema.getType(fragment.typeCondition.name.value) : parent;
+      const type = condition && isCompositeType(condition) ? condition : parent;
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        total += selectionsCost(selection.selectionSet, type, sizes);
+        continue;
+      }
+      // A named fragment is costed once per (type, sizes), so fragments spread many times stay cheap to estimate.
+      const key = `${selection.name.value}|${type.name}|${sizes ? [...sizes].join(',') : ''}`;
+      if (visiting.has(key)) continue;
+      let cost = memo.get(key);
+      if (cost === undefined) {
+        visiting.add(key);
+        cost = selectionsCost(fragment.selectionSet, type, sizes);
+        visiting.delete(key);
+        memo.set(key, cost);
+      }
+      total += cost;
+    }
+    return total;
+  };
+
+  return selectionsCost(selectionSet, rootType, undefined);
+}
+
+/** Refuses, before execution, an operation whose estimated cost exceeds GRAPHQL_MAX_COST. */
+export function costLimitPlugin<TContext extends object>(schema: GraphQLSchema, maxCost: number, maxSliceSize: number): ApolloServerPlugin<TContext> {
+  const table = costDirectives(schema);
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, document, request }) {
+          const rootType = operation && schema.getRootType(operation.operation);
+          if (!operation || !rootType) return;
+          const fragments = Object.fromEntries(
+            document.definitions.filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION).map((fragment) => [fragment.name.value, fragment]),
+          );
+          const cost = estimateCost({ maxSliceSize, schema, table, selectionSet: operation.selectionSet, rootType, fragments, variables: request.variables ?? {} });
+          if (cost > maxCost) {
+            throw new OperationLimitError(LIMIT_ERROR_CODES.cost, `Query's estimated cost ${cost} exceeds the maximum cost of ${maxCost} (GRAPHQL_MAX_COST)`, {
+              actual: cost,
+              max: maxCost,
+              nodes: [operation],
+            });
+          }
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,42 @@
+// Histories whose order the tests know independently of the database: ids and microsecond
+// timestamps made here, with many runs sharing a created_at to the microsecond, and the expected
+// order computed in JS (text timestamps and lowercase UUIDs compare as PostgreSQL compares them).
+import { randomUUID } from 'node:crypto';
+
+export interface PlannedRun {
+  id: string;
+  createdAt: string;
+}
+
+/** Microseconds since the epoch → the database's text, `2026-06-01T00:00:00.000001Z`. */
+export function microsecondText(micros: number): string {
+  const millis = Math.floor(micros / 1000);
+  return `${new Date(millis).toISOString().slice(0, 23)}${String(micros - millis * 1000).padStart(3, '0')}Z`;
+}
+
+export const micros = (iso: string) => Date.parse(iso) * 1000;
+
+/**
+ * `count` runs going back from `newest`: groups of 1 to 6 runs share an instant exactly, and
+ * consecutive instants are 1 µs, 1 ms or 1 s apart (a seeded sequence, the same on every run).
+ */
+export function plannedHistory(count: number, newest = '2026-06-01T00:00:00Z', seed = 1): PlannedRun[] {
+  let state = seed;
+  const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31);
+  const runs: PlannedRun[] = [];
+  let instant = micros(newest);
+  while (runs.length < count) {
+    const groupSize = 1 + (next() % 6);
+    for (let i = 0; i < groupSize && runs.length < count; i++) runs.push({ id: randomUUID(), createdAt: microsecondText(instant) });
+    instant -= [1, 1_000, 1_000_000][next() % 3]!;
+  }
+  return runs;
+}
+
+/** created_at descending, then id descending: the history's order. */
+export function newestFirst(a: PlannedRun, b: PlannedRun): number {
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+export const inHistoryOrder = (runs: readonly PlannedRun[]) => [...runs].sort(newestFirst);
