@@ -9,11 +9,8 @@ import os from 'node:os';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { signAccessToken } from '../src/auth/viewer.js';
-import { loadConfig } from '../src/config.js';
 import { createDatabase } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
-import { createLogger } from '../src/logger.js';
-import { startService } from '../src/service.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -84,6 +81,8 @@ interface Proc {
   name: string;
   child: ChildProcess;
   url: string;
+  /** SQL statements logged so far (debug-level instances only). */
+  sqlStatements?: () => number;
 }
 
 async function startProcess(name: string, args: string[], env: Record<string, string>, readyUrl?: string): Promise<Proc> {
@@ -91,7 +90,14 @@ async function startProcess(name: string, args: string[], env: Record<string, st
   const child = spawn(process.execPath, args, {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', APOLLO_TELEMETRY_DISABLED: 'true', DATABASE_URL: benchUrl, PORT: String(port), POOL_SIZE, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', env.LOG_LEVEL === 'debug' ? 'pipe' : 'ignore', 'inherit'],
+  });
+  let sqlStatements = 0;
+  let partial = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) if (line.includes('"component":"sql"')) sqlStatements += 1;
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
@@ -106,7 +112,7 @@ async function startProcess(name: string, args: string[], env: Record<string, st
     if (Date.now() > deadline) throw new Error(`${name} did not start`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { name, child, url };
+  return { name, child, url, sqlStatements: () => sqlStatements };
 }
 
 /** Statements a reference server has sent so far (each counts its own). */
@@ -120,27 +126,20 @@ async function statementsSent(proc: Proc): Promise<number | undefined> {
 }
 
 /**
- * The production service has no statement counter, so the same requests are replayed one at a time
- * against an in-process instance of it whose Prisma client counts every statement it sends.
+ * The service has no statement counter of its own: a second instance of the same build runs with
+ * LOG_LEVEL=debug, which logs every SQL statement, and the same requests are replayed against it one
+ * at a time; its log lines are counted.
  */
-async function serviceStatementsPerRequest(makeRequest: RequestFactory, samples = 20): Promise<number> {
-  let statements = 0;
-  const config = loadConfig({
-    NODE_ENV: 'production', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: benchUrl,
-    AUTH_JWT_SECRET: SECRET, MIGRATE_ON_START: 'false', DATABASE_POOL_SIZE: '2',
-  });
-  const service = await startService(config, createLogger('silent'), { onQuery: () => void (statements += 1) });
-  try {
-    for (let i = 0; i < samples; i++) {
-      const { method, path, body, headers } = makeRequest();
-      const response = await fetch(`${service.url}${path}`, { method, body, headers });
-      if (!response.ok) throw new Error(`calibration request failed: ${response.status} ${await response.text()}`);
-      await response.arrayBuffer();
-    }
-  } finally {
-    await service.close();
+async function serviceStatementsPerRequest(calibration: Proc, makeRequest: RequestFactory, samples = 20): Promise<number> {
+  const before = calibration.sqlStatements!();
+  for (let i = 0; i < samples; i++) {
+    const { method, path, body, headers } = makeRequest();
+    const response = await fetch(`${calibration.url}${path}`, { method, body, headers });
+    if (!response.ok) throw new Error(`calibration request failed: ${response.status} ${await response.text()}`);
+    await response.arrayBuffer();
   }
-  return statements / samples;
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the last log lines
+  return (calibration.sqlStatements!() - before) / samples;
 }
 
 interface Measurement {
@@ -230,9 +229,17 @@ async function main() {
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
     }, '/readyz');
+    const calibration = await startProcess('calibration', ['dist/main.js'], {
+      NODE_ENV: 'production',
+      AUTH_JWT_SECRET: SECRET,
+      DATABASE_POOL_SIZE: '2',
+      LOG_LEVEL: 'debug',
+      HOST: '127.0.0.1',
+    }, '/readyz');
     const floor = await startProcess('floor', ['--import', 'tsx', 'bench/floor.ts'], {});
     const naive = await startProcess('naive', ['--import', 'tsx', 'bench/naive.ts'], {});
-    procs.push(service, floor, naive);
+    procs.push(service, calibration, floor, naive);
+    // A fresh copy per request: autocannon writes Content-Length into the headers object it is given.
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'apollo-require-preflight': 'true' };
 
     const restPath = (slug: string, limit: number) => `/api/v1/graphs/${slug}/migrations?limit=${limit}`;
@@ -244,30 +251,30 @@ async function main() {
       {
         name: 'REST limit=100, random slugs',
         contestants: [
-          [service, () => ({ method: 'GET', path: restPath(pick(graphs).slug, 100), headers: auth })],
+          [service, () => ({ method: 'GET', path: restPath(pick(graphs).slug, 100), headers: { ...auth } })],
           [floor, () => ({ method: 'GET', path: restPath(pick(graphs).slug, 100) })],
         ],
       },
       {
         name: 'GraphQL graph(slug) migrations(limit: 100)',
         contestants: [
-          [service, () => ({ method: 'POST', path: '/graphql', headers: auth, body: JSON.stringify({ query: singleQuery, variables: { slug: pick(graphs).slug } }) })],
+          [service, () => ({ method: 'POST', path: '/graphql', headers: { ...auth }, body: JSON.stringify({ query: singleQuery, variables: { slug: pick(graphs).slug } }) })],
           [floor, () => ({ method: 'GET', path: restPath(pick(graphs).slug, 100) })],
         ],
       },
       {
         name: '_entities x50, migrations(limit: 10)',
         contestants: [
-          [service, () => ({ method: 'POST', path: '/graphql', headers: auth, body: JSON.stringify({ query: entitiesQuery, variables: { r: sample50().map((g) => ({ __typename: 'Graph', id: g.id })) } }) })],
+          [service, () => ({ method: 'POST', path: '/graphql', headers: { ...auth }, body: JSON.stringify({ query: entitiesQuery, variables: { r: sample50().map((g) => ({ __typename: 'Graph', id: g.id })) } }) })],
           [naive, () => ({ method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: entitiesQuery, variables: { r: sample50().map((g) => ({ __typename: 'Graph', id: g.id })) } }) })],
           [floor, () => ({ method: 'POST', path: '/entities', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids: sample50().map((g) => g.id), limit: 10 }) })],
         ],
       },
       {
-        name: 'REST limit=100: 100,000-run graph vs 10-run graph',
+        name: 'REST limit=10: 100,000-run graph vs 10-run graph',
         contestants: [
-          [{ ...service, name: 'service (100,000 runs)' }, () => ({ method: 'GET', path: restPath(largest.slug, 100), headers: auth })],
-          [{ ...service, name: 'service (10 runs)' }, () => ({ method: 'GET', path: restPath(smallest.slug, 100), headers: auth })],
+          [{ ...service, name: 'service (100,000 runs)' }, () => ({ method: 'GET', path: restPath(largest.slug, 10), headers: { ...auth } })],
+          [{ ...service, name: 'service (10 runs)' }, () => ({ method: 'GET', path: restPath(smallest.slug, 10), headers: { ...auth } })],
         ],
       },
     ];
@@ -276,7 +283,7 @@ async function main() {
     for (const scenario of scenarios) {
       log(`scenario: ${scenario.name}`);
       const runs = new Map<string, Measurement[]>();
-      const serviceStatements = await serviceStatementsPerRequest(scenario.contestants[0]![1]);
+      const serviceStatements = await serviceStatementsPerRequest(calibration, scenario.contestants[0]![1]);
       for (let round = 0; round < ROUNDS; round++) {
         for (const [proc, makeRequest] of scenario.contestants) {
           const measurement = await measure(proc, makeRequest, serviceStatements);

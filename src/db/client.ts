@@ -3,10 +3,9 @@
 // Everything above this module sees the same PrismaClient and runs the same SQL.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './generated/client.js';
 
 export type { PrismaClient };
@@ -86,6 +85,8 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
   } else {
     const directory = path.resolve(config.dataDir, 'pglite');
     mkdirSync(directory, { recursive: true });
+    // Loaded only for the embedded database: a PostgreSQL deployment does not carry PGlite in memory.
+    const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
     const pglite = await PGlite.create(directory);
     closeDriver = () => pglite.close();
     adapter = new PrismaPGlite(pglite);
