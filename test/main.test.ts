@@ -3,12 +3,12 @@
 // again on the same data without re-applying anything, and refuse bad configuration readably.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/net.js';
 
 const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
 // Bounds for a busy shared machine; the test never judges how fast anything is.
@@ -55,14 +55,6 @@ async function exitWithin(main: Process, deadlineMs: number): Promise<Exit> {
     throw new Error(`the process did not exit within ${deadlineMs} ms${describeOutput(main)}`);
   });
   return Promise.race([main.exited, timeout]);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Polls until `check` returns a value, failing early with the output if the process exits. */

@@ -8,24 +8,16 @@
 // balancers stop sending before SIGTERM for that reason, and this test does not open such ones.)
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../src/auth/viewer.js';
 import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../src/db/seed.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './helpers/databases.js';
 import { TEST_JWT_SECRET } from './helpers/service.js';
+import { freePort } from './helpers/net.js';
 
 const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
 const WORKERS = 40;
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 type Outcome =
   | { kind: 'answered'; status: number; complete: boolean }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { Database } from '../db/client.js';
-import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/errors.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import type { Context, CreateContext } from '../graphql/context.js';
 import { checkQuerySize } from '../graphql/limits.js';
 import type { Logger } from '../logger.js';

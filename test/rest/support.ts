@@ -1,7 +1,5 @@
 // Helpers for the REST tests: real HTTP requests to a running service, and the contract's facts
 // written out independently of the code under test.
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { TEST_JWT_SECRET } from '../helpers/service.js';
 
 export const MIGRATIONS = (slug: string, query = '') => `/api/v1/graphs/${encodeURIComponent(slug)}/migrations${query}`;
@@ -66,13 +64,4 @@ export function unsignedToken(claims: Record<string, unknown>): string {
 
 export const OTHER_SECRET = `${TEST_JWT_SECRET}-but-another-one`;
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../helpers/net.js';
