@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../src/graphql/cursor.js';
 import { DATABASE_KINDS, postgresAvailable } from '../helpers/databases.js';
 import { addMember, insertGraph, insertManyRuns, insertRuns, type GraphFixture } from '../helpers/fixtures.js';
-import { inHistoryOrder, microsecondText, micros, newestFirst, plannedHistory, type PlannedRun } from '../helpers/history.js';
+import { cursorOf, inHistoryOrder, insertGraphWithRuns, microsecondText, micros, newestFirst, plannedHistory, type PlannedRun } from '../helpers/history.js';
 import { graphql, startTestService, type TestService } from '../helpers/service.js';
 
 const MEMBER = randomUUID();
@@ -28,7 +28,6 @@ interface Page {
 }
 
 const cursorPayload = (cursor: string) => JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-const cursorOf = (payload: unknown) => Buffer.from(JSON.stringify(payload)).toString('base64url');
 
 describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
   let service: TestService;
@@ -36,12 +35,7 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
   let walked: GraphFixture;
   let walkedOrder: PlannedRun[];
 
-  async function graphWithRuns(slug: string, runs: PlannedRun[]): Promise<GraphFixture> {
-    const graph = await insertGraph(service.prisma, { slug });
-    await addMember(service.prisma, graph.id, MEMBER);
-    if (runs.length > 0) await insertRuns(service.prisma, graph.id, runs);
-    return graph;
-  }
+  const graphWithRuns = (slug: string, runs: PlannedRun[]) => insertGraphWithRuns(service.prisma, slug, MEMBER, runs);
 
   async function page(slug: string, first: number | null | undefined, after?: string | null): Promise<Page> {
     const result = await graphql(service.url, PAGE, { token, variables: { slug, first, after } });

@@ -2,6 +2,8 @@
 // timestamps made here, with many runs sharing a created_at to the microsecond, and the expected
 // order computed in JS (text timestamps and lowercase UUIDs compare as PostgreSQL compares them).
 import { randomUUID } from 'node:crypto';
+import type { PrismaClient } from '../../src/db/client.js';
+import { addMember, insertGraph, insertRuns, type GraphFixture } from './fixtures.js';
 
 export interface PlannedRun {
   id: string;
@@ -40,3 +42,14 @@ export function newestFirst(a: PlannedRun, b: PlannedRun): number {
 }
 
 export const inHistoryOrder = (runs: readonly PlannedRun[]) => [...runs].sort(newestFirst);
+
+/** A graph `memberId` reads, holding `runs`. */
+export async function insertGraphWithRuns(prisma: PrismaClient, slug: string, memberId: string, runs: PlannedRun[]): Promise<GraphFixture> {
+  const graph = await insertGraph(prisma, { slug });
+  await addMember(prisma, graph.id, memberId);
+  if (runs.length > 0) await insertRuns(prisma, graph.id, runs);
+  return graph;
+}
+
+/** A cursor built by hand from any payload: the tests check the codec refuses what it did not issue. */
+export const cursorOf = (payload: unknown) => Buffer.from(JSON.stringify(payload)).toString('base64url');

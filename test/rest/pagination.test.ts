@@ -5,8 +5,8 @@ import { request } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_KINDS } from '../helpers/databases.js';
-import { addMember, insertGraph, insertRuns, type GraphFixture } from '../helpers/fixtures.js';
-import { inHistoryOrder, microsecondText, micros, plannedHistory, type PlannedRun } from '../helpers/history.js';
+import { insertGraph, insertRuns, type GraphFixture } from '../helpers/fixtures.js';
+import { cursorOf, inHistoryOrder, insertGraphWithRuns, microsecondText, micros, plannedHistory, type PlannedRun } from '../helpers/history.js';
 import { graphql, startTestService, type TestService } from '../helpers/service.js';
 import { CONTRACT_KEYS, MIGRATIONS, RUN_FIELDS, get, limitError, snakeCaseKeys } from './support.js';
 
@@ -25,7 +25,6 @@ const cursorError = (input: string, what: string) => ({
   ctx: { error: {} },
 });
 
-const cursorOf = (payload: unknown) => Buffer.from(JSON.stringify(payload)).toString('base64url');
 
 describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
   let service: TestService;
@@ -34,12 +33,7 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
   let walked: GraphFixture;
   let walkedOrder: PlannedRun[];
 
-  async function graphWithRuns(slug: string, runs: PlannedRun[]): Promise<GraphFixture> {
-    const graph = await insertGraph(service.prisma, { slug });
-    await addMember(service.prisma, graph.id, MEMBER);
-    if (runs.length > 0) await insertRuns(service.prisma, graph.id, runs);
-    return graph;
-  }
+  const graphWithRuns = (slug: string, runs: PlannedRun[]) => insertGraphWithRuns(service.prisma, slug, MEMBER, runs);
 
   /** The path and query of a Link header's URL, checked to be this service's own. */
   function nextPath(link: string): string {
