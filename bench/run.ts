@@ -1,5 +1,6 @@
-// npm run bench: the service against the floor (bench/floor.ts) and a naive resolver
-// (bench/naive.ts) on one realistic PostgreSQL data set, interleaved so machine drift cancels out.
+// npm run bench: the service against the floor (bench/floor.ts), PostGraphile v5 (bench/postgraphile.ts)
+// and a naive resolver (bench/naive.ts) on one realistic PostgreSQL data set, interleaved so machine
+// drift cancels out. Every side's answers are compared before anything is timed.
 // Loopback only. Prints a table and writes bench/results/latest.json.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -77,6 +78,19 @@ async function loadData(client: pg.Client) {
   return Number(rows[0]!.total);
 }
 
+/**
+ * For PostGraphile, in the bench database only: its fairest one-statement form of "these 50 graphs by
+ * id, in this order, each with its 100 newest runs". A STABLE SQL set-returning function becomes a
+ * Query field (`graphsByIds`), the planner inlines it, and PostGraphile nests the runs into the same
+ * statement as a correlated subquery per graph.
+ */
+async function addPostGraphileFunctions(client: pg.Client) {
+  await client.query(`
+    CREATE FUNCTION graphs_by_ids(ids uuid[]) RETURNS SETOF graphs LANGUAGE sql STABLE AS $$
+      SELECT g.* FROM unnest(ids) WITH ORDINALITY AS k(id, ord) JOIN graphs g ON g.id = k.id ORDER BY k.ord
+    $$`);
+}
+
 interface Proc {
   name: string;
   child: ChildProcess;
@@ -117,7 +131,7 @@ async function startProcess(name: string, args: string[], env: Record<string, st
 
 /** Statements a reference server has sent so far (each counts its own). */
 async function statementsSent(proc: Proc): Promise<number | undefined> {
-  if (proc.name === 'floor') return ((await (await fetch(`${proc.url}/__statements`)).json()) as { statements: number }).statements;
+  if (proc.name === 'floor' || proc.name === 'postgraphile') return ((await (await fetch(`${proc.url}/__statements`)).json()) as { statements: number }).statements;
   if (proc.name === 'naive') {
     const response = await fetch(`${proc.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ statements }"}' });
     return ((await response.json()) as { data: { statements: number } }).data.statements;
@@ -197,6 +211,28 @@ function peakRssMb(pid: number): number {
 
 const pick = <T>(items: T[]) => items[Math.floor(Math.random() * items.length)]!;
 
+/** One request whose answer must be a 2xx and, for GraphQL, carry no errors. */
+async function answer(proc: Proc, request: ReturnType<RequestFactory>): Promise<any> {
+  const response = await fetch(`${proc.url}${request.path}`, { method: request.method, body: request.body, headers: request.headers });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${proc.name} ${request.method} ${request.path}: ${response.status} ${text.slice(0, 500)}`);
+  const json = JSON.parse(text);
+  if (json && typeof json === 'object' && 'errors' in json) throw new Error(`${proc.name} ${request.path}: ${JSON.stringify(json.errors).slice(0, 500)}`);
+  return json;
+}
+
+/** Throws unless every side's list of run ids is the same, in the same order, and as long as expected. */
+function assertSameIds(what: string, expectedLength: number, answers: Record<string, string[]>) {
+  const entries = Object.entries(answers);
+  const [referenceName, reference] = entries[0]!;
+  const show = (ids: string[]) => `${ids.length} ids [${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', …' : ''}]`;
+  for (const [name, ids] of entries) {
+    if (ids.length !== expectedLength) throw new Error(`answers check failed for ${what}: ${name} returned ${show(ids)}, expected ${expectedLength}`);
+    const at = ids.findIndex((id, i) => id !== reference[i]);
+    if (at >= 0) throw new Error(`answers check failed for ${what}: ${name} differs from ${referenceName} at position ${at}: ${show(ids)} vs ${show(reference)}`);
+  }
+}
+
 async function main() {
   const started = Date.now();
   log(`creating database ${dbName}`);
@@ -210,6 +246,7 @@ async function main() {
     await stats.connect();
     log('loading 1,000 graphs and 1,000,000 runs');
     const totalRuns = await loadData(stats);
+    await addPostGraphileFunctions(stats);
     const graphs = (await stats.query<{ id: string; slug: string; runs: number }>(`SELECT id, slug, runs FROM sizes`)).rows;
     const largest = graphs.filter((g) => g.runs === 100000)[0]!;
     const smallest = graphs.find((g) => g.runs === 10) ?? graphs.reduce((a, b) => (a.runs <= b.runs ? a : b));
@@ -238,14 +275,72 @@ async function main() {
     }, '/readyz');
     const floor = await startProcess('floor', ['--import', 'tsx', 'bench/floor.ts'], {});
     const naive = await startProcess('naive', ['--import', 'tsx', 'bench/naive.ts'], {});
-    procs.push(service, calibration, floor, naive);
+    const postgraphile = await startProcess('postgraphile', ['--import', 'tsx', 'bench/postgraphile.ts'], { GRAPHILE_ENV: 'production' });
+    procs.push(service, calibration, floor, naive, postgraphile);
     // A fresh copy per request: autocannon writes Content-Length into the headers object it is given.
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'apollo-require-preflight': 'true' };
 
     const restPath = (slug: string, limit: number) => `/api/v1/graphs/${slug}/migrations?limit=${limit}`;
     const singleQuery = `query($slug: String!) { graph(slug: $slug) { migrations(limit: 100) { id graphId fromVersion toVersion migrationId status startedAt finishedAt error workflowRunId createdAt } } }`;
-    const entitiesQuery = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Graph { id migrations(limit: 10) { id graphId fromVersion toVersion migrationId status startedAt finishedAt error workflowRunId createdAt } } } }`;
+    const entitiesQuery = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Graph { id migrations(limit: 100) { id graphId fromVersion toVersion migrationId status startedAt finishedAt error workflowRunId createdAt } } } }`;
+    // PostGraphile (amber preset): `id` is `rowId`; graphBySlug comes from the @unique smart tag and
+    // graphsByIds from the function added above. Same columns, same order, same limit as the service.
+    const pglRunFields = `rowId graphId fromVersion toVersion migrationId status startedAt finishedAt error workflowRunId createdAt`;
+    const pglRuns = `graphMigrationRunsByGraphId(first: 100, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) { nodes { ${pglRunFields} } }`;
+    const pglSingleQuery = `query($slug: String!) { graphBySlug(slug: $slug) { ${pglRuns} } }`;
+    const pglEntitiesQuery = `query($ids: [UUID]!) { graphsByIds(ids: $ids) { nodes { rowId ${pglRuns} } } }`;
     const sample50 = () => Array.from({ length: 50 }, () => pick(graphs));
+    const json = { 'content-type': 'application/json' };
+    const single = {
+      service: (slug: string) => ({ method: 'POST' as const, path: '/graphql', headers: { ...auth }, body: JSON.stringify({ query: singleQuery, variables: { slug } }) }),
+      postgraphile: (slug: string) => ({ method: 'POST' as const, path: '/graphql', headers: { ...json }, body: JSON.stringify({ query: pglSingleQuery, variables: { slug } }) }),
+      floor: (slug: string) => ({ method: 'GET' as const, path: restPath(slug, 100) }),
+    };
+    const fifty = {
+      service: (ids: string[]) => ({ method: 'POST' as const, path: '/graphql', headers: { ...auth }, body: JSON.stringify({ query: entitiesQuery, variables: { r: ids.map((id) => ({ __typename: 'Graph', id })) } }) }),
+      naive: (ids: string[]) => ({ method: 'POST' as const, path: '/graphql', headers: { ...json }, body: JSON.stringify({ query: entitiesQuery, variables: { r: ids.map((id) => ({ __typename: 'Graph', id })) } }) }),
+      postgraphile: (ids: string[]) => ({ method: 'POST' as const, path: '/graphql', headers: { ...json }, body: JSON.stringify({ query: pglEntitiesQuery, variables: { ids } }) }),
+      floor: (ids: string[]) => ({ method: 'POST' as const, path: '/entities', headers: { ...json }, body: JSON.stringify({ ids, limit: 100 }) }),
+    };
+
+    // Before timing anything: every side must return the same runs in the same order.
+    log('checking that all sides return the same runs');
+    const pglStatements: number[] = [];
+    const viaPostGraphile = async (request: ReturnType<RequestFactory>) => {
+      const before = (await statementsSent(postgraphile))!;
+      const result = await answer(postgraphile, request);
+      pglStatements.push((await statementsSent(postgraphile))! - before);
+      return result;
+    };
+    const midSize = graphs.find((g) => g.runs > 1000 && g.runs < 100000)!;
+    for (const graph of [largest, midSize, smallest, pick(graphs), pick(graphs)]) {
+      const serviceIds = (await answer(service, single.service(graph.slug))).data.graph.migrations.map((r: { id: string }) => r.id);
+      const pglIds = (await viaPostGraphile(single.postgraphile(graph.slug))).data.graphBySlug.graphMigrationRunsByGraphId.nodes.map((r: { rowId: string }) => r.rowId);
+      const floorIds = (await answer(floor, single.floor(graph.slug))).map((r: { id: string }) => r.id);
+      assertSameIds(`graph(slug: "${graph.slug}") (${graph.runs} runs)`, Math.min(graph.runs, 100), { service: serviceIds, postgraphile: pglIds, floor: floorIds });
+    }
+    const checkSample = [largest, smallest, midSize, ...sample50()].slice(0, 50);
+    const checkIds = checkSample.map((g) => g.id);
+    const serviceEntities = (await answer(service, fifty.service(checkIds))).data._entities as { id: string; migrations: { id: string }[] }[];
+    const naiveEntities = (await answer(naive, fifty.naive(checkIds))).data._entities as { id: string; migrations: { id: string }[] }[];
+    const pglGraphs = (await viaPostGraphile(fifty.postgraphile(checkIds))).data.graphsByIds.nodes as { rowId: string; graphMigrationRunsByGraphId: { nodes: { rowId: string }[] } }[];
+    const floorRows = (await answer(floor, fifty.floor(checkIds))) as { ord: string; id: string; graph_id: string }[];
+    const floorByGraph = checkIds.map(() => [] as string[]);
+    for (const row of floorRows) floorByGraph[Number(row.ord) - 1]!.push(row.id);
+    if (serviceEntities.length !== 50 || naiveEntities.length !== 50 || pglGraphs.length !== 50) {
+      throw new Error(`answers check failed for 50 graphs: service ${serviceEntities.length}, naive ${naiveEntities.length}, postgraphile ${pglGraphs.length} graphs`);
+    }
+    checkSample.forEach((graph, i) => {
+      const sides = { service: serviceEntities[i]!.id, naive: naiveEntities[i]!.id, postgraphile: pglGraphs[i]!.rowId };
+      for (const [name, id] of Object.entries(sides)) if (id !== graph.id) throw new Error(`answers check failed for 50 graphs: ${name} has graph ${id} at position ${i}, expected ${graph.id}`);
+      assertSameIds(`50 graphs, graph ${i} ${graph.slug} (${graph.runs} runs)`, Math.min(graph.runs, 100), {
+        service: serviceEntities[i]!.migrations.map((r) => r.id),
+        naive: naiveEntities[i]!.migrations.map((r) => r.id),
+        postgraphile: pglGraphs[i]!.graphMigrationRunsByGraphId.nodes.map((r) => r.rowId),
+        floor: floorByGraph[i]!,
+      });
+    });
+    log(`answers match; PostGraphile sent ${pglStatements.join(', ')} statement(s) for the check requests (graphBySlug ×5, graphsByIds ×1)`);
 
     const scenarios: { name: string; contestants: [Proc, RequestFactory][] }[] = [
       {
@@ -258,16 +353,18 @@ async function main() {
       {
         name: 'GraphQL graph(slug) migrations(limit: 100)',
         contestants: [
-          [service, () => ({ method: 'POST', path: '/graphql', headers: { ...auth }, body: JSON.stringify({ query: singleQuery, variables: { slug: pick(graphs).slug } }) })],
-          [floor, () => ({ method: 'GET', path: restPath(pick(graphs).slug, 100) })],
+          [service, () => single.service(pick(graphs).slug)],
+          [postgraphile, () => single.postgraphile(pick(graphs).slug)],
+          [floor, () => single.floor(pick(graphs).slug)],
         ],
       },
       {
-        name: '_entities x50, migrations(limit: 10)',
+        name: '_entities x50, migrations(limit: 100)',
         contestants: [
-          [service, () => ({ method: 'POST', path: '/graphql', headers: { ...auth }, body: JSON.stringify({ query: entitiesQuery, variables: { r: sample50().map((g) => ({ __typename: 'Graph', id: g.id })) } }) })],
-          [naive, () => ({ method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: entitiesQuery, variables: { r: sample50().map((g) => ({ __typename: 'Graph', id: g.id })) } }) })],
-          [floor, () => ({ method: 'POST', path: '/entities', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ids: sample50().map((g) => g.id), limit: 10 }) })],
+          [service, () => fifty.service(sample50().map((g) => g.id))],
+          [postgraphile, () => fifty.postgraphile(sample50().map((g) => g.id))],
+          [naive, () => fifty.naive(sample50().map((g) => g.id))],
+          [floor, () => fifty.floor(sample50().map((g) => g.id))],
         ],
       },
       {
@@ -302,11 +399,18 @@ async function main() {
     }
 
     const rssMb = peakRssMb(service.child.pid!);
+    const peakRss: Record<string, number> = Object.fromEntries([service, postgraphile, floor, naive].map((p) => [p.name, peakRssMb(p.child.pid!)]));
+    const postgraphileVersion = (JSON.parse(readFileSync(new URL('../node_modules/postgraphile/package.json', import.meta.url), 'utf8')) as { version: string }).version;
     const report = {
       date: new Date().toISOString(),
       machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
       settings: { durationSeconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, poolSize: Number(POOL_SIZE), graphs: graphs.length, runs: totalRuns },
+      versions: { postgraphile: postgraphileVersion },
       servicePeakRssMb: rssMb,
+      /** Peak RSS (VmHWM) per server process; floor, naive and postgraphile run under tsx's loader. */
+      peakRssMb: peakRss,
+      /** Statements PostGraphile sent for each check request (graphBySlug ×5, then graphsByIds ×1). */
+      postgraphileCheckStatements: pglStatements,
       results,
       elapsedSeconds: Math.round((Date.now() - started) / 1000),
     };
@@ -323,7 +427,8 @@ async function main() {
       `|---|---|---:|`,
       ...results.flatMap((r) => Object.entries(r.ratios).map(([name, value]) => `| ${r.scenario} | ${name} | ${value.toFixed(2)} |`)),
       '',
-      `Service peak RSS: ${rssMb} MB. ${report.machine.cores} cores, Node ${process.version}, ${DURATION} s × ${ROUNDS} rounds per server, ${CONNECTIONS} connections, pool ${POOL_SIZE}.`,
+      `Peak RSS (VmHWM): ${Object.entries(peakRss).map(([name, mb]) => `${name} ${mb} MB`).join(', ')} (floor, naive and postgraphile include the tsx loader). PostGraphile ${postgraphileVersion}.`,
+      `${report.machine.cores} cores, Node ${process.version}, ${DURATION} s × ${ROUNDS} rounds per server, ${CONNECTIONS} connections, pool ${POOL_SIZE}.`,
     ];
     console.log(lines.join('\n'));
   } finally {
