@@ -66,7 +66,7 @@ export async function startService(config: Config, logger: Logger, databaseOptio
     const app = createApp({
       database,
       graphql,
-      createContext: contextFactory(database.prisma, authenticate),
+      createContext: contextFactory(database, authenticate),
       logger,
       maxBodyBytes: config.http.maxBodyBytes,
       maxQueryBytes: config.graphql.limits.maxQueryBytes,

@@ -1,7 +1,8 @@
 // Every database read about graphs and their members. Batch functions return results in key order.
-import type { PrismaClient } from '../db/client.js';
+import type { RunSql } from '../db/client.js';
 import { Prisma } from '../db/generated/client.js';
-import { isUuid, utcTimestamp } from './sql.js';
+import { historyPage, newestFirst, type HistoryPage, type MigrationRunRecord } from './migrationRuns.js';
+import { isUuid, records, utcTimestamp } from './sql.js';
 
 export interface GraphRecord {
   id: string;
@@ -22,6 +23,18 @@ export interface GraphRecord {
 
 export type GraphKey = { id: string } | { slug: string };
 
+/** A graph to load, and optionally one page of its history to read in the same statement. */
+export interface GraphRequest {
+  key: GraphKey;
+  page?: HistoryPage;
+}
+
+export interface GraphWithPage {
+  graph: GraphRecord | null;
+  /** The requested page; absent when none was requested or the graph is unknown or deleted. */
+  runs?: MigrationRunRecord[];
+}
+
 /**
  * A text no stored slug can equal (longer than the varchar(100) column, or holding NUL, which
  * PostgreSQL text cannot carry and would reject with an error) is unknown without asking.
@@ -30,24 +43,97 @@ function couldBeSlug(slug: string): boolean {
   return slug.length <= 100 && !slug.includes('\u0000');
 }
 
+type GraphRow = { keyIndex: number; isRun: boolean } & GraphRecord & MigrationRunRecord;
+
 /**
- * Graphs by id or by slug, mixed, with the viewer's membership joined in: one statement for the
- * whole batch, whichever keys it holds. Unknown keys come back as null.
+ * Graphs by id or by slug, mixed, with the viewer's membership joined in and, for the requests that
+ * ask, a page of their history: one statement for the whole batch, whichever keys and pages it holds.
+ * Unknown keys come back with a null graph. A deleted graph's history is not read. Whether the
+ * viewer may see a page is for the caller to decide (src/auth/permissions.ts): no history is handed
+ * to a client without that check.
+ *
+ * A graph and its runs come back as rows of one shape (UNION ALL): one graph row per request, then
+ * one row per run, each with the other kind's columns NULL. The graph's columns are sent and decoded
+ * once rather than on every run's row, and every value arrives as a plain column, which costs
+ * PostgreSQL half of what building the page as JSON does (measured with pgbench).
  */
-export async function graphsByKeys(prisma: PrismaClient, viewerId: string | null, keys: readonly GraphKey[]): Promise<(GraphRecord | null)[]> {
-  const ids = keys.flatMap((key) => ('id' in key && isUuid(key.id) ? [key.id.toLowerCase()] : []));
-  const slugs = keys.flatMap((key) => ('slug' in key && couldBeSlug(key.slug) ? [key.slug] : []));
-  if (ids.length === 0 && slugs.length === 0) return keys.map(() => null);
+export async function graphsByKeys(query: RunSql, viewerId: string | null, requests: readonly GraphRequest[]): Promise<GraphWithPage[]> {
+  // A key that cannot match is sent as NULLs, so the arrays stay aligned with the requests.
+  const ids = requests.map(({ key }) => ('id' in key && isUuid(key.id) ? key.id.toLowerCase() : null));
+  const slugs = requests.map(({ key }) => ('slug' in key && couldBeSlug(key.slug) ? key.slug : null));
+  if (ids.every((id) => id === null) && slugs.every((slug) => slug === null)) return requests.map(() => ({ graph: null }));
   const memberId = viewerId !== null && isUuid(viewerId) ? viewerId : null;
-  const rows = await prisma.$queryRaw<GraphRecord[]>(Prisma.sql`
-    SELECT g.id::text AS id, g.slug, g.name, g.description, g.is_default AS "isDefault", g.status,
-           g.type_id AS "typeId", g.type_version AS "typeVersion", g.read_only AS "readOnly",
-           g.read_only_reason AS "readOnlyReason", ${utcTimestamp('g.created_at')} AS "createdAt",
-           ${utcTimestamp('g.updated_at')} AS "updatedAt", m.role AS "viewerRole"
-    FROM graphs g
-    LEFT JOIN graph_members m ON m.graph_id = g.id AND m.user_id = ${memberId}::uuid
-    WHERE g.id = ANY(${ids}::uuid[]) OR g.slug = ANY(${slugs}::text[])`);
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  const bySlug = new Map(rows.map((row) => [row.slug, row]));
-  return keys.map((key) => ('id' in key ? byId.get(key.id.toLowerCase()) : bySlug.get(key.slug)) ?? null);
+  const rows = records<GraphRow>(
+    await query(Prisma.sql`
+    WITH requested AS (
+      SELECT k.key_index, k.row_limit, k.after_created_at, k.after_id, g.*, m.role AS viewer_role
+      FROM unnest(
+             ${ids}::uuid[],
+             ${slugs}::text[],
+             ${requests.map(({ page }) => page?.limit ?? null)}::int[],
+             ${requests.map(({ page }) => page?.after?.createdAt ?? null)}::timestamptz[],
+             ${requests.map(({ page }) => page?.after?.id ?? null)}::uuid[]
+           ) WITH ORDINALITY AS k(graph_id, slug, row_limit, after_created_at, after_id, key_index)
+      JOIN graphs g ON g.id = k.graph_id OR g.slug = k.slug
+      LEFT JOIN graph_members m ON m.graph_id = g.id AND m.user_id = ${memberId}::uuid
+    )
+    SELECT q.key_index::int AS "keyIndex", false AS "isRun", q.id::text AS id, q.status, ${utcTimestamp('q.created_at')} AS "createdAt",
+           q.slug, q.name, q.description, q.is_default AS "isDefault", q.type_id AS "typeId", q.type_version AS "typeVersion",
+           q.read_only AS "readOnly", q.read_only_reason AS "readOnlyReason", ${utcTimestamp('q.updated_at')} AS "updatedAt",
+           q.viewer_role AS "viewerRole",
+           NULL::text AS "graphId", NULL::int AS "fromVersion", NULL::int AS "toVersion", NULL::text AS "migrationId",
+           NULL::text AS "startedAt", NULL::text AS "finishedAt", NULL::text AS error, NULL::text AS "workflowRunId"
+    FROM requested q
+    UNION ALL
+    SELECT q.key_index::int, true, r.id::text, r.status, ${utcTimestamp('r.created_at')},
+           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           r.graph_id::text, r.from_version, r.to_version, r.migration_id,
+           ${utcTimestamp('r.started_at')}, ${utcTimestamp('r.finished_at')}, r.error, r.workflow_run_id
+    FROM requested q
+    CROSS JOIN ${historyPage('q.id', 'q.row_limit', 'q.after_created_at', 'q.after_id')}
+    WHERE q.row_limit IS NOT NULL AND q.status <> 'deleted'`),
+  );
+  const results: GraphWithPage[] = requests.map(() => ({ graph: null }));
+  const pages = new Map<number, MigrationRunRecord[]>();
+  for (const row of rows) {
+    if (row.isRun) {
+      const run: MigrationRunRecord = {
+        id: row.id,
+        graphId: row.graphId,
+        fromVersion: row.fromVersion,
+        toVersion: row.toVersion,
+        migrationId: row.migrationId,
+        status: row.status,
+        startedAt: row.startedAt,
+        finishedAt: row.finishedAt,
+        error: row.error,
+        workflowRunId: row.workflowRunId,
+        createdAt: row.createdAt,
+      };
+      const page = pages.get(row.keyIndex);
+      if (page) page.push(run);
+      else pages.set(row.keyIndex, [run]);
+      continue;
+    }
+    results[row.keyIndex - 1]!.graph = {
+      id: row.id,
+      slug: row.slug,
+      name: row.name,
+      description: row.description,
+      isDefault: row.isDefault,
+      status: row.status,
+      typeId: row.typeId,
+      typeVersion: row.typeVersion,
+      readOnly: row.readOnly,
+      readOnlyReason: row.readOnlyReason,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+      viewerRole: row.viewerRole,
+    };
+  }
+  requests.forEach(({ page }, index) => {
+    const graph = results[index]!.graph;
+    if (page && graph && graph.status !== 'deleted') results[index]!.runs = (pages.get(index + 1) ?? []).sort(newestFirst);
+  });
+  return results;
 }

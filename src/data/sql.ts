@@ -1,3 +1,4 @@
+import type { SqlRows } from '../db/client.js';
 import { Prisma } from '../db/generated/client.js';
 
 /**
@@ -13,4 +14,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Client-supplied ids are untrusted: a value that is not a UUID cannot match a row. */
 export function isUuid(value: string): boolean {
   return UUID.test(value);
+}
+
+/** The rows of a result as objects keyed by column name, as the SQL aliased them. */
+export function records<T>({ columnNames, rows }: SqlRows): T[] {
+  return rows.map((row) => {
+    const record: Record<string, unknown> = {};
+    for (let column = 0; column < columnNames.length; column++) record[columnNames[column]!] = row[column];
+    return record as T;
+  });
 }

@@ -2,6 +2,7 @@
 import { canReadGraph } from '../auth/permissions.js';
 import type { User, Viewer } from '../auth/viewer.js';
 import type { GraphKey, GraphRecord } from '../data/graphs.js';
+import type { HistoryPage } from '../data/migrationRuns.js';
 import type { Context } from './context.js';
 import { forbidden, unauthenticated } from './errors.js';
 
@@ -10,11 +11,25 @@ export function requireUser(viewer: Viewer): User {
   return viewer;
 }
 
-/** The graph, or null when unknown or deleted; a FORBIDDEN error when the viewer may not read it. */
-export async function readableGraph(context: Context, key: GraphKey): Promise<GraphRecord | null> {
-  const viewer = requireUser(context.viewer);
-  const graph = await context.loaders.graph.load(key);
+/** The GRAPH_READ decision for a loaded graph: null when unknown or deleted, FORBIDDEN when not readable. */
+export function readable<T>(viewer: User, graph: { status: string; isDefault: boolean; viewerRole: string | null } | null | undefined, value: T): T | null {
   if (!graph || graph.status === 'deleted') return null;
   if (!canReadGraph(viewer, graph, graph.viewerRole)) throw forbidden();
-  return graph;
+  return value;
+}
+
+/**
+ * The graph, or null when unknown or deleted; a FORBIDDEN error when the viewer may not read it.
+ * `pages` are the history pages the caller will ask for next (looked ahead from the selection):
+ * they are read in the same statement as the graph and wait in the history loader, which only a
+ * readable graph's resolvers reach.
+ */
+export async function readableGraph(context: Context, key: GraphKey, pages: readonly HistoryPage[] = []): Promise<GraphRecord | null> {
+  const viewer = requireUser(context.viewer);
+  const { graph } =
+    pages.length === 0
+      ? await context.loaders.graph.load({ key })
+      : // Every page's request returns the same graph; the first answer carries it.
+        (await Promise.all(pages.map((page) => context.loaders.graph.load({ key, page }))))[0]!;
+  return readable(viewer, graph, graph);
 }

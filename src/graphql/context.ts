@@ -1,5 +1,5 @@
 import type { Authenticate, Viewer } from '../auth/viewer.js';
-import type { PrismaClient } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
@@ -12,9 +12,9 @@ export interface Context {
 export type CreateContext = (request: { authorization: string | undefined; logger: Logger }) => Promise<Context>;
 
 /** One context per request, for both doors (GraphQL and REST): the viewer and fresh loaders. */
-export function contextFactory(prisma: PrismaClient, authenticate: Authenticate): CreateContext {
+export function contextFactory(database: Pick<Database, 'query'>, authenticate: Authenticate): CreateContext {
   return async ({ authorization, logger }) => {
     const viewer = await authenticate(authorization);
-    return { viewer, loaders: createLoaders(prisma, viewer), logger };
+    return { viewer, loaders: createLoaders((statement) => database.query(statement), viewer), logger };
   };
 }

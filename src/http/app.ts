@@ -88,7 +88,7 @@ export function createApp({
         return await requireGet(req, async () => {
           const slug = decodePathSegment(migrations[1]!);
           const location = { headers: req.headers, pathname: url.pathname };
-          sendJson(res, await graphMigrations(graphql, await context(), slug, url.searchParams, location));
+          sendJson(res, await graphMigrations(await context(), slug, url.searchParams, location));
         });
       }
       sendJson(res, { status: 404, body: { detail: 'Not Found' } });

@@ -1,51 +1,22 @@
 // GET /api/v1/graphs/{slug}/migrations: the wire contract of the Python service it replaces
-// (DESIGN.md §1). It validates the query string as FastAPI did, then executes one fixed GraphQL
-// operation with the request's context: the same resolvers, loaders and GRAPH_READ check as /graphql.
+// (DESIGN.md §1). It validates the query string as FastAPI did, then calls what the GraphQL
+// resolvers call (Query.graph's readableGraph, Graph.migrationsConnection's loadConnection) with the
+// request's context: the same loaders, the same single statement and the same GRAPH_READ check as
+// /graphql, without parsing, validating and executing an operation for a shape that never changes.
 // Pages beyond the first are reached through the `Link: <...>; rel="next"` header (keyset cursor).
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ApolloServer } from '@apollo/server';
-import type { GraphQLFormattedError } from 'graphql';
-import { HISTORY_LIMIT } from '../data/migrationRuns.js';
+import { GraphQLError } from 'graphql';
+import { HISTORY_LIMIT, type MigrationRunRecord } from '../data/migrationRuns.js';
 import { RETRY_AFTER_SECONDS } from '../db/errors.js';
+import { readableGraph } from '../graphql/access.js';
 import type { Context } from '../graphql/context.js';
-import { SERVICE_UNAVAILABLE } from '../graphql/errors.js';
-import { decodeCursor } from '../graphql/cursor.js';
+import { decodeCursor, encodeCursor } from '../graphql/cursor.js';
+import { connectionPage, loadConnection } from '../graphql/history.js';
 
 export interface RestResponse {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
-}
-
-// Aliases give the REST item its snake_case keys in the contract's order, straight from GraphQL.
-// The connection field gives the same runs as `migrations` plus whether another page follows.
-export const MIGRATIONS_OPERATION = /* GraphQL */ `
-  query RestGraphMigrations($slug: String!, $limit: Int!, $cursor: String) {
-    graph(slug: $slug) {
-      migrationsConnection(first: $limit, after: $cursor) {
-        pageInfo { hasNextPage endCursor }
-        edges {
-          node {
-            id
-            graph_id: graphId
-            from_version: fromVersion
-            to_version: toVersion
-            migration_id: migrationId
-            status
-            started_at: startedAt
-            finished_at: finishedAt
-            error
-            workflow_run_id: workflowRunId
-            created_at: createdAt
-          }
-        }
-      }
-    }
-  }
-`;
-
-interface MigrationsData {
-  graph: { migrationsConnection: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: unknown }[] } } | null;
 }
 
 /** Where the request was addressed, to build the next page's absolute URL from. */
@@ -125,13 +96,7 @@ export function parseCursor(search: URLSearchParams): CursorResult {
   return { ok: false, item: { type: 'value_error', loc: ['query', 'cursor'], msg: `Value error, ${decoded.reason}`, input: raw, ctx: { error: {} } } };
 }
 
-export async function graphMigrations(
-  graphql: ApolloServer<Context>,
-  context: Context,
-  slug: string,
-  search: URLSearchParams,
-  location: RequestLocation,
-): Promise<RestResponse> {
+export async function graphMigrations(context: Context, slug: string, search: URLSearchParams, location: RequestLocation): Promise<RestResponse> {
   // FastAPI resolves the auth dependency before it validates parameters: 401 comes before 422.
   if (context.viewer.kind === 'anonymous') return detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE);
   if (context.viewer.kind === 'invalid') return detail(401, ERROR_DETAIL.invalidToken, BEARER_CHALLENGE);
@@ -140,17 +105,35 @@ export async function graphMigrations(
   const cursor = parseCursor(search);
   if (!parsed.ok || !cursor.ok) return validationFailed([parsed, cursor].flatMap((result) => (result.ok ? [] : [result.item])));
 
-  const response = await graphql.executeOperation<MigrationsData>(
-    { query: MIGRATIONS_OPERATION, variables: { slug, limit: parsed.limit, cursor: cursor.cursor } },
-    { contextValue: context },
-  );
-  if (response.body.kind !== 'single') throw new Error('unexpected incremental GraphQL response');
-  const { data, errors } = response.body.singleResult;
-  if (errors?.length) return fromGraphQLErrors(errors, context);
-  if (!data?.graph) return NOT_FOUND;
-  const { edges, pageInfo } = data.graph.migrationsConnection;
-  const next = pageInfo.hasNextPage && pageInfo.endCursor ? nextPageLink(location, parsed.limit, pageInfo.endCursor) : undefined;
-  return { status: 200, body: edges.map((edge) => edge.node), headers: next ? { Link: next } : undefined };
+  const { limit } = parsed;
+  try {
+    const graph = await readableGraph(context, { slug }, [connectionPage(limit, cursor.cursor)]);
+    if (!graph) return NOT_FOUND;
+    const { runs, hasNextPage } = await loadConnection(context, graph.id, limit, cursor.cursor);
+    const next = hasNextPage ? nextPageLink(location, limit, encodeCursor(runs.at(-1)!)) : undefined;
+    return { status: 200, body: runs.map(restItem), headers: next ? { Link: next } : undefined };
+  } catch (error) {
+    if (error instanceof GraphQLError && error.extensions.code === 'FORBIDDEN') return detail(403, ERROR_DETAIL.notMember);
+    // A database outage (503) and anything unexpected (500, logged) are answered by src/http/app.ts.
+    throw error;
+  }
+}
+
+/** The item of the Python service: snake_case keys, in its order. */
+function restItem(run: MigrationRunRecord) {
+  return {
+    id: run.id,
+    graph_id: run.graphId,
+    from_version: run.fromVersion,
+    to_version: run.toVersion,
+    migration_id: run.migrationId,
+    status: run.status,
+    started_at: run.startedAt,
+    finished_at: run.finishedAt,
+    error: run.error,
+    workflow_run_id: run.workflowRunId,
+    created_at: run.createdAt,
+  };
 }
 
 const HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
@@ -166,14 +149,4 @@ function nextPageLink({ headers, pathname }: RequestLocation, limit: number, cur
   const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
   const origin = host && HOST.test(host) ? `${proto === 'https' ? 'https' : 'http'}://${host}` : '';
   return `<${origin}${pathname}?limit=${limit}&cursor=${cursor}>; rel="next"`;
-}
-
-function fromGraphQLErrors(errors: readonly GraphQLFormattedError[], context: Context): RestResponse {
-  const codes = new Set(errors.map((error) => error.extensions?.code));
-  if (codes.has('UNAUTHENTICATED')) return detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE);
-  if (codes.has(SERVICE_UNAVAILABLE)) return DATABASE_UNAVAILABLE;
-  if (codes.has('FORBIDDEN')) return detail(403, ERROR_DETAIL.notMember);
-  // Internal errors were logged with their detail by the GraphQL server; the client gets none.
-  context.logger.error({ errors }, 'REST migrations operation failed');
-  return detail(500, ERROR_DETAIL.internal);
 }

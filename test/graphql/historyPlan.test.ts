@@ -11,6 +11,7 @@ const MEMBER = randomUUID();
 
 interface PlanNode {
   'Node Type': string;
+  'Relation Name'?: string;
   'Index Name'?: string;
   'Actual Rows': number;
   'Actual Loops': number;
@@ -38,7 +39,8 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
     await addMember(service.prisma, medium.id, MEMBER);
     await insertManyRuns(service.prisma, big.id, 100_000);
     await insertManyRuns(service.prisma, medium.id, 5_000, '2026-07-01T00:00:00Z');
-    client = new pg.Client({ connectionString: service.database.url });
+    // The plans the service runs: its connections prepare statements and use generic plans.
+    client = new pg.Client({ connectionString: service.database.url, options: '-c plan_cache_mode=force_generic_plan' });
     await client.connect();
     await client.query('ANALYZE graphs, graph_members, graph_migration_runs');
   }, 300_000);
@@ -47,14 +49,14 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
     await service?.close();
   });
 
-  /** Sends the request and returns the one statement that read graph_migration_runs. */
+  /** Sends the request and returns the one statement it cost, which read graph_migration_runs. */
   async function historyStatement(query: string, variables: Record<string, unknown>): Promise<{ sql: string; data: any }> {
     service.statements.length = 0;
     const result = await graphql(service.url, query, { token, variables });
     expect(result.errors).toBeUndefined();
-    const history = service.statements.filter((sql) => /\bgraph_migration_runs\b/.test(sql));
-    expect(history).toHaveLength(1);
-    return { sql: history[0]!, data: result.data };
+    expect(service.statements).toHaveLength(1);
+    expect(service.statements[0]).toMatch(/\bgraph_migration_runs\b/);
+    return { sql: service.statements[0]!, data: result.data };
   }
 
   async function explain(sql: string, params: unknown[]): Promise<PlanNode> {
@@ -65,7 +67,8 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
   function expectBoundedIndexScan(plan: PlanNode, limit: number, graphs: number) {
     const all = nodes(plan);
     expect(all.filter((node) => /Sort/.test(node['Node Type'])), 'no Sort node').toEqual([]);
-    expect(all.filter((node) => node['Node Type'] === 'Seq Scan'), 'no Seq Scan').toEqual([]);
+    // The graphs of these tests fit one page, which PostgreSQL rightly reads whole; the history must not be.
+    expect(all.filter((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'graph_migration_runs'), 'no Seq Scan of the history').toEqual([]);
     const scans = all.filter((node) => /Index/.test(node['Node Type']) && node['Index Name'] === 'ix_graph_migration_runs_history');
     expect(scans).toHaveLength(1);
     const [scan] = scans;
@@ -79,12 +82,14 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
     const { sql, data } = await historyStatement(`query($slug: String!) { graph(slug: $slug) { migrations(limit: 10) { createdAt } } }`, { slug: big.slug });
     expect(data.graph.migrations).toHaveLength(10);
     expect(data.graph.migrations[0].createdAt).toBe('2026-05-31T23:59:59.000000Z');
-    // The statement binds the keys as four arrays: graph ids, limits, and the page positions
-    // (created_at, id), null for every key of `migrations`, which always starts at the newest run.
-    expect(sql).toMatch(/\$4/);
-    expect(sql).not.toMatch(/\$5/);
-    const plan = await explain(sql, [[big.id], [10], [null], [null]]);
-    const text = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, [[big.id], [10], [null], [null]]);
+    // One statement reads the graph, the viewer's membership and the page. It binds the requests as
+    // five arrays (graph ids, slugs, limits, and the page positions (created_at, id), null for
+    // `migrations`, which always starts at the newest run) and the viewer's id.
+    expect(sql).toMatch(/\$6/);
+    expect(sql).not.toMatch(/\$7/);
+    const params = [[null], [big.slug], [10], [null], [null], MEMBER];
+    const plan = await explain(sql, params);
+    const text = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
     const planText = text.rows.map((row) => row['QUERY PLAN']).join('\n');
     console.info(`history statement:\n${sql}\nplan (100,000 runs, limit 10):\n${planText}`);
     expectBoundedIndexScan(plan, 10, 1);
@@ -96,13 +101,13 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
       { r: [{ __typename: 'Graph', id: big.id }, { __typename: 'Graph', slug: medium.slug }] },
     );
     expect(data._entities.map((graph: { migrations: unknown[] }) => graph.migrations.length)).toEqual([10, 10]);
-    const plan = await explain(sql, [[big.id, medium.id], [10, 10], [null, null], [null, null]]);
+    const plan = await explain(sql, [[big.id, null], [null, medium.slug], [10, 10], [null, null], [null, null], MEMBER]);
     expectBoundedIndexScan(plan, 10, 2);
   });
 
   it('stays an index range scan at the largest page, 500', async () => {
     const { sql } = await historyStatement(`query($slug: String!) { graph(slug: $slug) { migrations(limit: 500) { id } } }`, { slug: big.slug });
-    const plan = await explain(sql, [[big.id], [500], [null], [null]]);
+    const plan = await explain(sql, [[null], [big.slug], [500], [null], [null], MEMBER]);
     expectBoundedIndexScan(plan, 500, 1);
   });
 });

@@ -340,6 +340,7 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
 
 interface PlanNode {
   'Node Type': string;
+  'Relation Name'?: string;
   'Index Name'?: string;
   'Index Cond'?: string;
   Filter?: string;
@@ -368,7 +369,8 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
     // Another graph's runs interleaved in time, so the scan must stay within its graph.
     const neighbour = await insertGraph(service.prisma, { slug: 'neighbour' });
     await insertManyRuns(service.prisma, neighbour.id, 20_000, '2026-06-01T00:00:00.5Z');
-    client = new pg.Client({ connectionString: service.database.url });
+    // The plans the service runs: its connections prepare statements and use generic plans.
+    client = new pg.Client({ connectionString: service.database.url, options: '-c plan_cache_mode=force_generic_plan' });
     await client.connect();
     await client.query('ANALYZE graphs, graph_members, graph_migration_runs');
   }, 300_000);
@@ -377,7 +379,7 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
     await service?.close();
   });
 
-  /** The page and the one history statement it cost. */
+  /** The page and the one statement it cost (graph, membership and page together). */
   async function pageStatement(after: string | null) {
     service.statements.length = 0;
     const result = await graphql(service.url, `query($after: String) { graph(slug: "long_history") { migrationsConnection(first: 100, after: $after) { edges { node { id createdAt } } pageInfo { hasNextPage endCursor } } } }`, {
@@ -385,13 +387,13 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
       variables: { after },
     });
     expect(result.errors).toBeUndefined();
-    const history = service.statements.filter((sql) => /\bgraph_migration_runs\b/.test(sql));
-    expect(history).toHaveLength(1);
-    return { sql: history[0]!, connection: result.data.graph.migrationsConnection };
+    expect(service.statements).toHaveLength(1);
+    expect(service.statements[0]).toMatch(/\bgraph_migration_runs\b/);
+    return { sql: service.statements[0]!, connection: result.data.graph.migrationsConnection };
   }
 
   async function explain(sql: string, after: { createdAt: string; id: string } | null) {
-    const params = [[graph.id], [101], [after?.createdAt ?? null], [after?.id ?? null]];
+    const params = [[null], [graph.slug], [101], [after?.createdAt ?? null], [after?.id ?? null], MEMBER];
     const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, params);
     const text = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
     return { plan: nodes((rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan), text: text.rows.map((row) => row['QUERY PLAN']).join('\n') };
@@ -399,7 +401,8 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
 
   function historyScan(plan: PlanNode[]): PlanNode {
     expect(plan.filter((node) => /Sort/.test(node['Node Type'])), 'no Sort node').toEqual([]);
-    expect(plan.filter((node) => node['Node Type'] === 'Seq Scan'), 'no Seq Scan').toEqual([]);
+    // The graphs of this test fit one page, which PostgreSQL rightly reads whole; the history must not be.
+    expect(plan.filter((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'graph_migration_runs'), 'no Seq Scan of the history').toEqual([]);
     const scans = plan.filter((node) => node['Index Name'] === 'ix_graph_migration_runs_history');
     expect(scans).toHaveLength(1);
     const scan = scans[0]!;

@@ -50,8 +50,9 @@ describe('HTTP hardening', () => {
 
   it('answers an internal failure as 500 {"detail":"Internal Server Error"} without internals', async () => {
     // A broken database client (not an outage): every query throws a plain programming error.
-    const original = service.prisma.$queryRaw.bind(service.prisma);
-    (service.prisma as { $queryRaw: unknown }).$queryRaw = () => Promise.reject(new Error('boom at /work/main/src/data/graphs.ts:42 SELECT * FROM graphs'));
+    const database = service.service.database;
+    const original = database.query;
+    database.query = () => Promise.reject(new Error('boom at /work/main/src/data/graphs.ts:42 SELECT * FROM graphs'));
     try {
       const rest = await fetch(`${service.url}/api/v1/graphs/default/migrations`, { headers: { authorization: `Bearer ${token}` } });
       expect(rest.status).toBe(500);
@@ -65,7 +66,7 @@ describe('HTTP hardening', () => {
       expect(JSON.parse(body).errors[0].extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
       expect(body).not.toMatch(/boom|graphs\.ts|SELECT/);
     } finally {
-      (service.prisma as { $queryRaw: unknown }).$queryRaw = original;
+      database.query = original;
     }
   });
 });
