@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Context } from './context.js';
 import { CLIENT_ERROR_CODES, databaseUnavailable, SERVICE_UNAVAILABLE } from './errors.js';
 import { costLimitPlugin, limitValidationRules, OperationLimitError, type GraphQLLimits } from './limits.js';
+import { jitExecution } from './executor.js';
 import { resolvers } from './resolvers/index.js';
 
 export const SCHEMA_FILE = new URL('../../schema.graphql', import.meta.url);
@@ -77,7 +78,7 @@ export function createGraphQLServer(options: { introspection: boolean; limits: G
   const schema = createSubgraphSchema();
   return new ApolloServer<Context>({
     logger: options.logger,
-    schema,
+    gateway: jitExecution(schema),
     introspection: options.introspection,
     validationRules: limitValidationRules(options.limits),
     // Gateways and routers send one operation per request; an array body is refused (BAD_REQUEST).
