@@ -241,7 +241,7 @@ async function main() {
   const stats = new pg.Client({ connectionString: benchUrl });
   try {
     const database = await createDatabase({ kind: 'postgres', url: benchUrl, poolSize: 2 });
-    await migrate(database.prisma);
+    await migrate(database);
     await database.close();
     await stats.connect();
     log('loading 1,000 graphs and 1,000,000 runs');
@@ -259,14 +259,19 @@ async function main() {
       ),
     );
     const token = await signAccessToken(SECRET, { sub: USER_ID, expiresIn: '2h' });
-    const service = await startProcess('service', ['dist/main.js'], {
+    // The service runs as the README's production command (`npm run start:prod`) runs it, flags included.
+    const productionCommand = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod']!;
+    const [program, ...productionArgs] = productionCommand.split(/\s+/);
+    if (program !== 'node') throw new Error(`start:prod is expected to be a node command: ${productionCommand}`);
+    log(`service: ${productionCommand}`);
+    const service = await startProcess('service', productionArgs, {
       NODE_ENV: 'production',
       AUTH_JWT_SECRET: SECRET,
       DATABASE_POOL_SIZE: POOL_SIZE,
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
     }, '/readyz');
-    const calibration = await startProcess('calibration', ['dist/main.js'], {
+    const calibration = await startProcess('calibration', productionArgs, {
       NODE_ENV: 'production',
       AUTH_JWT_SECRET: SECRET,
       DATABASE_POOL_SIZE: '2',

@@ -35,11 +35,11 @@ async function prepareDatabase(config: Config, logger: Logger, database: Databas
     config.database.kind === 'postgres' ? await createDatabase({ ...config.database, poolSize: 1, statementTimeoutMs: 0 }, databaseOptions) : database;
   try {
     if (config.migrateOnStart) {
-      const applied = await migrate(maintenance.prisma);
+      const applied = await migrate(maintenance);
       logger.info({ database: database.kind, applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
     }
-    if (config.seedOnFirstStart && (await isEmpty(maintenance.prisma))) {
-      await seedDemoData(maintenance.prisma);
+    if (config.seedOnFirstStart && (await isEmpty(maintenance))) {
+      await seedDemoData(maintenance);
       logger.info('first start: demo data loaded');
     }
   } finally {

@@ -2,7 +2,7 @@
 import type { RunSql } from '../db/client.js';
 import { Prisma } from '../db/generated/client.js';
 import { historyPage, newestFirst, type HistoryPage, type MigrationRunRecord } from './migrationRuns.js';
-import { isUuid, records, utcTimestamp } from './sql.js';
+import { columnIndexes, isUuid, utcTimestamp } from './sql.js';
 
 export interface GraphRecord {
   id: string;
@@ -43,8 +43,6 @@ function couldBeSlug(slug: string): boolean {
   return slug.length <= 100 && !slug.includes('\u0000');
 }
 
-type GraphRow = { keyIndex: number; isRun: boolean } & GraphRecord & MigrationRunRecord;
-
 /**
  * Graphs by id or by slug, mixed, with the viewer's membership joined in and, for the requests that
  * ask, a page of their history: one statement for the whole batch, whichever keys and pages it holds.
@@ -63,8 +61,7 @@ export async function graphsByKeys(query: RunSql, viewerId: string | null, reque
   const slugs = requests.map(({ key }) => ('slug' in key && couldBeSlug(key.slug) ? key.slug : null));
   if (ids.every((id) => id === null) && slugs.every((slug) => slug === null)) return requests.map(() => ({ graph: null }));
   const memberId = viewerId !== null && isUuid(viewerId) ? viewerId : null;
-  const rows = records<GraphRow>(
-    await query(Prisma.sql`
+  const result = await query(Prisma.sql`
     WITH requested AS (
       SELECT k.key_index, k.row_limit, k.after_created_at, k.after_id, g.*, m.role AS viewer_role
       FROM unnest(
@@ -91,44 +88,46 @@ export async function graphsByKeys(query: RunSql, viewerId: string | null, reque
            ${utcTimestamp('r.started_at')}, ${utcTimestamp('r.finished_at')}, r.error, r.workflow_run_id
     FROM requested q
     CROSS JOIN ${historyPage('q.id', 'q.row_limit', 'q.after_created_at', 'q.after_id')}
-    WHERE q.row_limit IS NOT NULL AND q.status <> 'deleted'`),
-  );
+    WHERE q.row_limit IS NOT NULL AND q.status <> 'deleted'`);
+  // Up to 500 rows per graph: values are read by column position, without an object per row first.
+  const at = columnIndexes(result);
   const results: GraphWithPage[] = requests.map(() => ({ graph: null }));
   const pages = new Map<number, MigrationRunRecord[]>();
-  for (const row of rows) {
-    if (row.isRun) {
+  for (const row of result.rows) {
+    const keyIndex = row[at.keyIndex!] as number;
+    if (row[at.isRun!]) {
       const run: MigrationRunRecord = {
-        id: row.id,
-        graphId: row.graphId,
-        fromVersion: row.fromVersion,
-        toVersion: row.toVersion,
-        migrationId: row.migrationId,
-        status: row.status,
-        startedAt: row.startedAt,
-        finishedAt: row.finishedAt,
-        error: row.error,
-        workflowRunId: row.workflowRunId,
-        createdAt: row.createdAt,
+        id: row[at.id!] as string,
+        graphId: row[at.graphId!] as string,
+        fromVersion: row[at.fromVersion!] as number,
+        toVersion: row[at.toVersion!] as number,
+        migrationId: row[at.migrationId!] as string,
+        status: row[at.status!] as string,
+        startedAt: row[at.startedAt!] as string | null,
+        finishedAt: row[at.finishedAt!] as string | null,
+        error: row[at.error!] as string | null,
+        workflowRunId: row[at.workflowRunId!] as string | null,
+        createdAt: row[at.createdAt!] as string,
       };
-      const page = pages.get(row.keyIndex);
+      const page = pages.get(keyIndex);
       if (page) page.push(run);
-      else pages.set(row.keyIndex, [run]);
+      else pages.set(keyIndex, [run]);
       continue;
     }
-    results[row.keyIndex - 1]!.graph = {
-      id: row.id,
-      slug: row.slug,
-      name: row.name,
-      description: row.description,
-      isDefault: row.isDefault,
-      status: row.status,
-      typeId: row.typeId,
-      typeVersion: row.typeVersion,
-      readOnly: row.readOnly,
-      readOnlyReason: row.readOnlyReason,
-      createdAt: row.createdAt,
-      updatedAt: row.updatedAt,
-      viewerRole: row.viewerRole,
+    results[keyIndex - 1]!.graph = {
+      id: row[at.id!] as string,
+      slug: row[at.slug!] as string,
+      name: row[at.name!] as string,
+      description: row[at.description!] as string | null,
+      isDefault: row[at.isDefault!] as boolean,
+      status: row[at.status!] as string,
+      typeId: row[at.typeId!] as string,
+      typeVersion: row[at.typeVersion!] as number,
+      readOnly: row[at.readOnly!] as boolean,
+      readOnlyReason: row[at.readOnlyReason!] as string | null,
+      createdAt: row[at.createdAt!] as string,
+      updatedAt: row[at.updatedAt!] as string,
+      viewerRole: row[at.viewerRole!] as string | null,
     };
   }
   requests.forEach(({ page }, index) => {

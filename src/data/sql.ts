@@ -24,3 +24,8 @@ export function records<T>({ columnNames, rows }: SqlRows): T[] {
     return record as T;
   });
 }
+
+/** Where each column of a result is, by the name the SQL aliased it to. */
+export function columnIndexes({ columnNames }: SqlRows): Record<string, number> {
+  return Object.fromEntries(columnNames.map((name, index) => [name, index]));
+}

@@ -8,7 +8,9 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import type { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { SqlDriverAdapter, SqlQuery } from '@prisma/driver-adapter-utils';
-import { PrismaClient, type Prisma } from './generated/client.js';
+import { Prisma, PrismaClient } from './generated/client.js';
+
+const { sql } = Prisma;
 
 export type { PrismaClient };
 
@@ -51,14 +53,28 @@ export interface SqlRows {
 /** Runs one statement built with `Prisma.sql` (parameters bound, never spliced into the text). */
 export type RunSql = (statement: Prisma.Sql) => Promise<SqlRows>;
 
+/** A transaction's statements: `query` for rows, `execute` for statements whose result is not read (DDL, writes, locks). */
+export interface TransactionSql {
+  query: RunSql;
+  /** Returns the number of rows affected. */
+  execute(statement: Prisma.Sql): Promise<number>;
+}
+
 export interface Database {
+  /**
+   * The Prisma client over the same adapter, for tools and tests. The service itself does not use
+   * it: its first query loads Prisma's query compiler, about 70 MB of memory (docs/decisions/0001).
+   */
   prisma: PrismaClient;
   /**
-   * The serving reads (src/data): the same driver adapter Prisma uses, called directly. Prisma's
-   * `$queryRaw` adds a conversion layer over the adapter's rows that measured about 240 µs of CPU
-   * for a 100-run history page, more than the driver itself (docs/decisions/0001).
+   * Every statement the service sends (src/data, migrations, demo data, readiness): the driver
+   * adapter Prisma is configured with, called directly. Prisma's `$queryRaw` adds a conversion
+   * layer over the adapter's rows that measured about 240 µs of CPU for a 100-run history page,
+   * more than the driver itself (docs/decisions/0001).
    */
   query: RunSql;
+  /** Runs `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (sql: TransactionSql) => Promise<T>): Promise<T>;
   kind: DatabaseConfig['kind'];
   poolStatus(): PoolStatus | undefined;
   /** True when the database answers a trivial query. */
@@ -133,16 +149,43 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
     adapter = new PrismaPGlite(pglite);
   }
   const onQuery = options.onQuery;
-  const reader: SqlDriverAdapter = await adapter.connect();
-  const query: RunSql = async (statement) => {
+  const driver: SqlDriverAdapter = await adapter.connect();
+  // Statements are logged (and counted by the tests) here, as Prisma's query events would.
+  const logged = <T>(send: (request: SqlQuery) => Promise<T>) => async (statement: Prisma.Sql): Promise<T> => {
     const request: SqlQuery = { sql: statement.text, args: statement.values, argTypes: statement.values.map(() => UNTYPED) };
-    if (!onQuery) return reader.queryRaw(request);
+    if (!onQuery) return send(request);
     const started = performance.now();
     try {
-      return await reader.queryRaw(request);
+      return await send(request);
     } finally {
       onQuery({ query: request.sql, durationMs: performance.now() - started });
     }
+  };
+  const query: RunSql = logged((request) => driver.queryRaw(request));
+  const transaction = async <T>(work: (sql: TransactionSql) => Promise<T>): Promise<T> => {
+    const tx = await driver.startTransaction();
+    // An adapter either wraps the transaction itself (PGlite) or expects its user to send the
+    // COMMIT or ROLLBACK before releasing the connection (pg), as Prisma's engine does.
+    const finish = (sql: 'COMMIT' | 'ROLLBACK') => (tx.options.usePhantomQuery ? undefined : tx.executeRaw({ sql, args: [], argTypes: [] }));
+    let result: T;
+    try {
+      result = await work({ query: logged((request) => tx.queryRaw(request)), execute: logged((request) => tx.executeRaw(request)) });
+    } catch (error) {
+      try {
+        await finish('ROLLBACK');
+      } finally {
+        await tx.rollback();
+      }
+      throw error;
+    }
+    try {
+      await finish('COMMIT');
+    } catch (error) {
+      await tx.rollback();
+      throw error;
+    }
+    await tx.commit();
+    return result;
   };
   const prisma = onQuery
     ? new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] }).$on('query', (event) =>
@@ -152,18 +195,19 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
   return {
     prisma,
     query,
+    transaction,
     kind: config.kind,
     poolStatus: () => (pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : undefined),
     async ping() {
       try {
-        await prisma.$queryRaw`SELECT 1`;
+        await query(sql`SELECT 1`);
         return true;
       } catch {
         return false;
       }
     },
     async close() {
-      await reader.dispose();
+      await driver.dispose();
       await prisma.$disconnect();
       await closeDriver();
     },

@@ -5,13 +5,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PrismaClient } from './client.js';
+import type { Database } from './client.js';
+import { Prisma } from './generated/client.js';
+import { records } from '../data/sql.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
 
 // The key `prisma migrate` itself locks on: our step and Prisma's exclude each other too.
 const MIGRATION_LOCK_KEY = 72707369;
-const TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 15 * 60_000 };
 
 export class MigrationError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -29,7 +30,7 @@ interface MigrationFile {
 
 interface AppliedMigration {
   checksum: string;
-  finished_at: Date | null;
+  finished: boolean;
 }
 
 export async function readMigrations(directory = MIGRATIONS_DIR): Promise<MigrationFile[]> {
@@ -45,11 +46,11 @@ export async function readMigrations(directory = MIGRATIONS_DIR): Promise<Migrat
 }
 
 /** Applies every pending migration; returns the names it applied (empty when up to date). */
-export async function migrate(prisma: PrismaClient, directory = MIGRATIONS_DIR): Promise<string[]> {
+export async function migrate(database: Pick<Database, 'transaction'>, directory = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await readMigrations(directory);
-  await prisma.$transaction(async (tx) => {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
-    await tx.$executeRawUnsafe(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+  await database.transaction(async ({ execute }) => {
+    await execute(Prisma.sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    await execute(Prisma.raw(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
       "id" VARCHAR(36) PRIMARY KEY NOT NULL,
       "checksum" VARCHAR(64) NOT NULL,
       "finished_at" TIMESTAMPTZ,
@@ -58,21 +59,23 @@ export async function migrate(prisma: PrismaClient, directory = MIGRATIONS_DIR):
       "rolled_back_at" TIMESTAMPTZ,
       "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
       "applied_steps_count" INTEGER NOT NULL DEFAULT 0
-    )`);
-  }, TRANSACTION_OPTIONS);
+    )`));
+  });
 
   const applied: string[] = [];
   for (const migration of migrations) {
     // One transaction per migration, holding the lock: a replica that waited sees the other's
     // record once it gets the lock, and skips the migration instead of applying it twice.
-    const didApply = await prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
-      const [record] = await tx.$queryRaw<AppliedMigration[]>`
-        SELECT checksum, finished_at FROM "_prisma_migrations"
-        WHERE migration_name = ${migration.name} AND rolled_back_at IS NULL
-        ORDER BY started_at DESC LIMIT 1`;
+    const didApply = await database.transaction(async ({ query, execute }) => {
+      await execute(Prisma.sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+      const [record] = records<AppliedMigration>(
+        await query(Prisma.sql`
+          SELECT checksum, finished_at IS NOT NULL AS finished FROM "_prisma_migrations"
+          WHERE migration_name = ${migration.name} AND rolled_back_at IS NULL
+          ORDER BY started_at DESC LIMIT 1`),
+      );
       if (record) {
-        if (record.finished_at === null) {
+        if (!record.finished) {
           throw new MigrationError(
             `Migration ${migration.name} (${migration.file}) failed or is in progress according to _prisma_migrations; resolve it (e.g. prisma migrate resolve) before applying more migrations`,
           );
@@ -85,13 +88,13 @@ export async function migrate(prisma: PrismaClient, directory = MIGRATIONS_DIR):
         return false;
       }
       const id = randomUUID();
-      await tx.$executeRaw`
+      await execute(Prisma.sql`
         INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count)
-        VALUES (${id}, ${migration.checksum}, ${migration.name}, now(), 0)`;
+        VALUES (${id}, ${migration.checksum}, ${migration.name}, now(), 0)`);
       const statements = splitSqlStatements(migration.sql);
       for (const [index, statement] of statements.entries()) {
         try {
-          await tx.$executeRawUnsafe(statement);
+          await execute(Prisma.raw(statement));
         } catch (error) {
           // The transaction rolls back the whole migration and its record; the operator needs to
           // know which file and statement to fix, and the database's own reason.
@@ -101,18 +104,18 @@ export async function migrate(prisma: PrismaClient, directory = MIGRATIONS_DIR):
           );
         }
       }
-      await tx.$executeRaw`
-        UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = ${id}`;
+      await execute(Prisma.sql`
+        UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = ${id}`);
       return true;
-    }, TRANSACTION_OPTIONS);
+    });
     if (didApply) applied.push(migration.name);
   }
   return applied;
 }
 
-/** The database's reason for refusing a statement, without Prisma's invocation preamble. */
+/** The database's reason for refusing a statement, as the driver adapter reports it. */
 function databaseMessage(error: unknown): string {
-  const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalMessage?: unknown } } } }).meta?.driverAdapterError?.cause;
+  const cause = (error as { cause?: { originalMessage?: unknown } }).cause;
   if (typeof cause?.originalMessage === 'string') return cause.originalMessage;
   return error instanceof Error ? error.message.trim() : String(error);
 }

@@ -1,6 +1,8 @@
 // Demo data for the embedded default: the platform's shared `default` graph, a demo graph with a
 // realistic migration history, and one member. Fixed ids make seeding idempotent.
-import type { PrismaClient } from './client.js';
+import { records } from '../data/sql.js';
+import type { Database } from './client.js';
+import { Prisma } from './generated/client.js';
 
 export const DEMO_MEMBER_ID = '6f1c2a4e-8b7d-4c3a-9e21-5d0b7f3a9c11';
 export const DEMO_GRAPH_SLUG = 'demo_knowledge';
@@ -32,29 +34,30 @@ const DEMO_RUNS: DemoRun[] = [
   { id: '0a6b9e0c-0000-4000-8000-000000000007', from: 5, to: 6, migrationId: 'drop_legacy_labels', status: 'pending', createdAt: '2026-05-06T11:00:00.000001Z', startedAt: null, finishedAt: null, error: null, workflowRunId: null },
 ];
 
-export async function seedDemoData(prisma: PrismaClient): Promise<void> {
-  await prisma.$transaction(async (tx) => {
-    await tx.$executeRaw`
+export async function seedDemoData(database: Pick<Database, 'transaction'>): Promise<void> {
+  await database.transaction(async ({ execute }) => {
+    await execute(Prisma.sql`
       INSERT INTO graphs (id, slug, name, description, is_default, status, type_id, type_version, created_at, updated_at)
       VALUES
         (${DEFAULT_GRAPH_ID}::uuid, 'default', 'Default graph', 'The platform''s shared graph: every signed-in user may read it.', true, 'active', 'default', 1, '2026-01-05T10:00:00.000000Z', '2026-01-05T10:00:00.000000Z'),
         (${DEMO_GRAPH_ID}::uuid, ${DEMO_GRAPH_SLUG}, 'Demo knowledge graph', 'A graph whose data went through a few schema migrations.', false, 'active', 'default', 5, '2026-03-01T08:00:00.000000Z', '2026-05-06T11:00:01.250000Z')
-      ON CONFLICT (id) DO NOTHING`;
-    await tx.$executeRaw`
+      ON CONFLICT (id) DO NOTHING`);
+    await execute(Prisma.sql`
       INSERT INTO graph_members (graph_id, user_id, role) VALUES (${DEMO_GRAPH_ID}::uuid, ${DEMO_MEMBER_ID}::uuid, 'reader')
-      ON CONFLICT DO NOTHING`;
+      ON CONFLICT DO NOTHING`);
     for (const run of DEMO_RUNS) {
-      await tx.$executeRaw`
+      await execute(Prisma.sql`
         INSERT INTO graph_migration_runs
           (id, graph_id, from_version, to_version, migration_id, status, started_at, finished_at, error, workflow_run_id, created_at)
         VALUES (${run.id}::uuid, ${DEMO_GRAPH_ID}::uuid, ${run.from}, ${run.to}, ${run.migrationId}, ${run.status},
           ${run.startedAt}::timestamptz, ${run.finishedAt}::timestamptz, ${run.error}, ${run.workflowRunId}, ${run.createdAt}::timestamptz)
-        ON CONFLICT (id) DO NOTHING`;
+        ON CONFLICT (id) DO NOTHING`);
     }
   });
 }
 
 /** True when the database holds no graph at all (a first start). */
-export async function isEmpty(prisma: PrismaClient): Promise<boolean> {
-  return (await prisma.graph.count()) === 0;
+export async function isEmpty(database: Pick<Database, 'query'>): Promise<boolean> {
+  const [row] = records<{ empty: boolean }>(await database.query(Prisma.sql`SELECT NOT EXISTS (SELECT 1 FROM graphs) AS empty`));
+  return row!.empty;
 }

@@ -35,7 +35,7 @@ describe.each(DATABASE_KINDS)('constraints on %s', { timeout: 60_000 }, (kind) =
     testDatabase = await createTestDatabase(kind);
     database = await createDatabase(testDatabase.config);
     prisma = database.prisma;
-    await migrate(prisma);
+    await migrate(database);
   });
   afterAll(async () => {
     await database?.close();

@@ -40,7 +40,7 @@ describe.runIf(postgresAvailable)('history query plan on postgres', { timeout: 6
     testDatabase = await createTestDatabase('postgres');
     const database = await createDatabase(testDatabase.config);
     try {
-      await migrate(database.prisma);
+      await migrate(database);
     } finally {
       await database.close();
     }

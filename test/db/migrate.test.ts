@@ -82,7 +82,7 @@ describe.each(DATABASE_KINDS)('migrate on %s', { timeout: 120_000 }, (kind) => {
     const expected = await expectedMigrations();
     expect(expected.length).toBeGreaterThan(0);
 
-    expect(await migrate(database.prisma)).toEqual(expected.map((migration) => migration.name));
+    expect(await migrate(database)).toEqual(expected.map((migration) => migration.name));
     expect(await tableExists(database, 'graphs')).toBe(true);
     expect(await tableExists(database, 'graph_migration_runs')).toBe(true);
     expect(await tableExists(database, 'graph_members')).toBe(true);
@@ -98,7 +98,7 @@ describe.each(DATABASE_KINDS)('migrate on %s', { timeout: 120_000 }, (kind) => {
     }
 
     // Up to date: nothing applied, nothing recorded again.
-    expect(await migrate(database.prisma)).toEqual([]);
+    expect(await migrate(database)).toEqual([]);
     expect(await records(database)).toEqual(applied);
   });
 
@@ -106,12 +106,12 @@ describe.each(DATABASE_KINDS)('migrate on %s', { timeout: 120_000 }, (kind) => {
     const { database } = await freshDatabase(kind);
     const directory = await temporaryDirectory(await copyOfMigrations());
     const [first] = await expectedMigrations(directory);
-    await migrate(database.prisma, directory);
+    await migrate(database, directory);
 
     const file = path.join(directory, first!.name, 'migration.sql');
     await appendFile(file, '\n-- an edit after the fact\n');
 
-    const failure = await migrate(database.prisma, directory).catch((error: unknown) => error);
+    const failure = await migrate(database, directory).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(MigrationError);
     expect((failure as Error).message).toContain(file);
     // The record is untouched: the original checksum stays.
@@ -121,7 +121,7 @@ describe.each(DATABASE_KINDS)('migrate on %s', { timeout: 120_000 }, (kind) => {
   it('refuses to go on past a migration recorded as started but never finished', async () => {
     const { database } = await freshDatabase(kind);
     const directory = await temporaryDirectory(await copyOfMigrations());
-    await migrate(database.prisma, directory);
+    await migrate(database, directory);
     const name = '20990101000000_left_unfinished';
     await addMigration(directory, name, 'CREATE TABLE "never_created" ("id" INTEGER);\n');
     // What `prisma migrate deploy` leaves behind when a migration fails half way.
@@ -129,7 +129,7 @@ describe.each(DATABASE_KINDS)('migrate on %s', { timeout: 120_000 }, (kind) => {
       INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, applied_steps_count, logs)
       VALUES (gen_random_uuid()::text, 'x', ${name}, now(), 0, 'failed')`;
 
-    const failure = await migrate(database.prisma, directory).catch((error: unknown) => error);
+    const failure = await migrate(database, directory).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(MigrationError);
     expect((failure as Error).message).toContain(name);
     expect(await tableExists(database, 'never_created')).toBe(false);
@@ -146,7 +146,7 @@ describe.each(DATABASE_KINDS)('migrate on %s', { timeout: 120_000 }, (kind) => {
       'CREATE TABLE "created_before_the_error" ("id" INTEGER);\nINSERT INTO "table_that_does_not_exist" VALUES (1);\n',
     );
 
-    const failure = await migrate(database.prisma, directory).catch((error: unknown) => error);
+    const failure = await migrate(database, directory).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(MigrationError);
     expect((failure as Error).message).toContain(file);
     // The database's own reason is kept, so the operator sees what to fix.
@@ -158,7 +158,7 @@ describe.each(DATABASE_KINDS)('migrate on %s', { timeout: 120_000 }, (kind) => {
 
     // Nothing is left half-recorded: once the file is fixed, the next run applies it.
     await writeFile(file, 'CREATE TABLE "created_before_the_error" ("id" INTEGER);\n');
-    expect(await migrate(database.prisma, directory)).toEqual([name]);
+    expect(await migrate(database, directory)).toEqual([name]);
     expect(await tableExists(database, 'created_before_the_error')).toBe(true);
   });
 });
@@ -180,7 +180,7 @@ describe.runIf(postgresAvailable)('migrate on postgres, two replicas starting at
     const second = await createDatabase(testDatabase.config);
     cleanups.push(() => second.close());
 
-    const [appliedByFirst, appliedBySecond] = await Promise.all([migrate(first.prisma, directory), migrate(second.prisma, directory)]);
+    const [appliedByFirst, appliedBySecond] = await Promise.all([migrate(first, directory), migrate(second, directory)]);
     expect([...appliedByFirst, ...appliedBySecond].sort()).toEqual(names);
 
     const recorded = await records(first);

@@ -38,7 +38,7 @@ describe.each(DATABASE_KINDS)('a status added by a later migration, on %s', (kin
     // Migrate the fresh database with the extended set of migrations, then start the service on it as it is.
     const setup = await createDatabase(database.config);
     try {
-      const applied = await migrate(setup.prisma, migrationsDir);
+      const applied = await migrate(setup, migrationsDir);
       expect(applied.at(-1)).toBe('29990101000000_add_cancelled_run_status');
     } finally {
       await setup.close();
