@@ -86,7 +86,7 @@ export interface Database {
 const UNTYPED = { scalarType: 'unknown', arity: 'scalar' } as const;
 
 export interface DatabaseOptions {
-  /** Called for every SQL statement Prisma sends (query logging, statement counting in tests). */
+  /** Called for every SQL statement sent, through `query`, `transaction` or `prisma` (query logging, statement counting in tests). */
   onQuery?: (event: QueryEvent) => void;
 }
 
@@ -171,11 +171,10 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
     try {
       result = await work({ query: logged((request) => tx.queryRaw(request)), execute: logged((request) => tx.executeRaw(request)) });
     } catch (error) {
-      try {
-        await finish('ROLLBACK');
-      } finally {
-        await tx.rollback();
-      }
+      // The statement's error is the one to report, even when the connection is gone and the
+      // ROLLBACK fails too (the server then ends the transaction with the session).
+      await Promise.resolve(finish('ROLLBACK')).catch(() => {});
+      await tx.rollback();
       throw error;
     }
     try {
