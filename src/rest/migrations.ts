@@ -1,5 +1,5 @@
 // GET /api/v1/graphs/{slug}/migrations: the wire contract of the Python service it replaces
-// (DESIGN.md §1). It validates the query string as FastAPI did, then calls what the GraphQL
+// (docs/contract.md#rest). It validates the query string as FastAPI did, then calls what the GraphQL
 // resolvers call (Query.graph's readableGraph, Graph.migrationsConnection's loadConnection) with the
 // request's context: the same loaders, the same single statement and the same GRAPH_READ check as
 // /graphql, without parsing, validating and executing an operation for a shape that never changes.

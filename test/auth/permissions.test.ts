@@ -1,4 +1,4 @@
-// The GRAPH_READ rule (DESIGN.md §1): a superuser, anyone on the default graph, a member with any role.
+// The GRAPH_READ rule (docs/contract.md#permission-graph_read): a superuser, anyone on the default graph, a member with any role.
 import { describe, expect, it } from 'vitest';
 import { canReadGraph } from '../../src/auth/permissions.js';
 

@@ -1,4 +1,4 @@
-// The data model's rules live in the database (DESIGN.md §1): CHECK constraints on every enumerated
+// The data model's rules live in the database (docs/contract.md#data-model): CHECK constraints on every enumerated
 // column and the slug, the uniqueness of a run, and cascading deletes. Each rule is shown to reject
 // the bad value with its own constraint, and to accept the good ones (so a broken insert cannot pass).
 import { randomUUID } from 'node:crypto';

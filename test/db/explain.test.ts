@@ -1,4 +1,4 @@
-// The history query must stay one index range scan with no sort at realistic volume (DESIGN.md §1):
+// The history query must stay one index range scan with no sort at realistic volume (docs/contract.md#data-model):
 // 100,000 runs across 100 graphs, statistics gathered, then the planner's own word for it.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

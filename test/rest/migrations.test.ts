@@ -1,4 +1,4 @@
-// GET /api/v1/graphs/{slug}/migrations over a real socket, against the contract of DESIGN.md §1.
+// GET /api/v1/graphs/{slug}/migrations over a real socket, against the contract of docs/contract.md#rest.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../../src/auth/viewer.js';

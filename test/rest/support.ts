@@ -4,7 +4,7 @@ import { TEST_JWT_SECRET } from '../helpers/service.js';
 
 export const MIGRATIONS = (slug: string, query = '') => `/api/v1/graphs/${encodeURIComponent(slug)}/migrations${query}`;
 
-/** The item keys in the contract's order (DESIGN.md §1). */
+/** The item keys in the contract's order (docs/contract.md#items). */
 export const CONTRACT_KEYS = [
   'id',
   'graph_id',
