@@ -1,6 +1,6 @@
 // The one place that decides which database the service talks to: PostgreSQL through
 // @prisma/adapter-pg when DATABASE_URL is set, an embedded PGlite in DATA_DIR otherwise.
-// Everything above this module sees the same PrismaClient and runs the same SQL.
+// Everything above this module sends the same SQL through the same Database.query/transaction.
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
