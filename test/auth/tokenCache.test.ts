@@ -1,4 +1,5 @@
 // The authenticator remembers verified tokens; remembering must never outlive a token's expiry.
+import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAuthenticator, signAccessToken } from '../../src/auth/viewer.js';
 
@@ -23,10 +24,20 @@ describe('remembered tokens', () => {
     expect(await authenticate(`Bearer ${token}`)).toEqual({ kind: 'invalid' });
   });
 
-  it('never remembers a token that failed verification', async () => {
+  it('never remembers a token that failed verification: it is verified again, and passes once valid', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-06-01T12:00:00Z'));
     const authenticate = createAuthenticator({ jwtSecret: SECRET, clockToleranceSeconds: 0 });
-    const token = await signAccessToken('another-secret-of-at-least-32-characters!!', { sub: 'user-1' });
-    expect(await authenticate(`Bearer ${token}`)).toEqual({ kind: 'invalid' });
-    expect(await authenticate(`Bearer ${token}`)).toEqual({ kind: 'invalid' });
+    // Not valid before 12:00:10: refused now, accepted later, which only a fresh verification can tell.
+    const notYetValid = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('user-1')
+      .setNotBefore(Math.floor(Date.parse('2026-06-01T12:00:10Z') / 1000))
+      .setExpirationTime(Math.floor(Date.parse('2026-06-01T12:05:00Z') / 1000))
+      .sign(new TextEncoder().encode(SECRET));
+    expect(await authenticate(`Bearer ${notYetValid}`)).toEqual({ kind: 'invalid' });
+    expect(await authenticate(`Bearer ${notYetValid}`)).toEqual({ kind: 'invalid' });
+    vi.setSystemTime(new Date('2026-06-01T12:00:11Z'));
+    expect(await authenticate(`Bearer ${notYetValid}`)).toEqual({ kind: 'user', id: 'user-1', isSuperuser: false });
   });
 });

@@ -14,6 +14,9 @@ const DATABASE_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 // are (checked by one cheap pattern; anything else goes through the full validation).
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
+  // Descriptions come from schema.graphql, as `_service { sdl }` serves them; graphql-scalars' generic
+  // text would replace them in introspection (buildSubgraphSchema copies every defined property).
+  description: undefined,
   serialize(value) {
     if (typeof value === 'string' && DATABASE_TIMESTAMP.test(value)) return value;
     const validated = DateTimeResolver.serialize(value);
@@ -21,9 +24,11 @@ const DateTime = new GraphQLScalarType({
   },
 });
 
+const UUID = new GraphQLScalarType({ ...UUIDResolver.toConfig(), description: undefined });
+
 export const resolvers: Resolvers = {
   DateTime,
-  UUID: UUIDResolver,
+  UUID,
   Query,
   Graph,
   GraphMigrationRun,
