@@ -20,10 +20,11 @@ try {
     logger.isLevelEnabled('debug') ? { onQuery: (event) => queryLogger.debug(event, 'sql') } : {},
   );
   logger.info({ url: service.url, database: service.database.kind }, `listening on ${service.url}`);
-  if (service.demoCurl) {
+  if (service.developmentAuth) {
     logger.info('development auth: no AUTH_JWT_SECRET or AUTH_JWKS_URL set, using a secret kept in DATA_DIR');
     // Printed plainly so it can be copied as it is.
-    console.log(`\nTry it (demo member's token, valid 30 days):\n\n  ${service.demoCurl}\n`);
+    if (service.demoCurl) console.log(`\nTry it (demo member's token, valid 30 days):\n\n  ${service.demoCurl}\n`);
+    else console.log('\nThis database holds no demo data: load it with `npm run db:seed` (same DATABASE_URL), then restart for a ready-to-paste curl line.\n');
   }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

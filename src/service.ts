@@ -7,7 +7,7 @@ import { createAuthenticator, signAccessToken } from './auth/viewer.js';
 import type { Config } from './config.js';
 import { createDatabase, type Database, type DatabaseOptions } from './db/client.js';
 import { migrate } from './db/migrate.js';
-import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, isEmpty, seedDemoData } from './db/seed.js';
+import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, seedDemoData } from './db/seed.js';
 import { contextFactory } from './graphql/context.js';
 import { createGraphQLServer } from './graphql/server.js';
 import { createApp } from './http/app.js';
@@ -19,7 +19,9 @@ export interface Service {
   url: string;
   server: Server;
   database: Database;
-  /** A ready-to-paste request for the demo graph, when the service made its own development secret. */
+  /** True when no AUTH_* is configured and the service signs with a development secret of its own. */
+  developmentAuth: boolean;
+  /** A ready-to-paste request for the demo graph: with development auth, when the demo graph is there. */
   demoCurl?: string;
   /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes the pool. */
   close(): Promise<void>;
@@ -91,7 +93,11 @@ export async function startService(config: Config, logger: Logger, databaseOptio
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
 
-    const demoCurl = demoToken && `curl -H 'Authorization: Bearer ${demoToken}' '${url}/api/v1/graphs/${DEMO_GRAPH_SLUG}/migrations?limit=5'`;
+    // Printed only when it works: a PostgreSQL database gets no demo data unless asked (db:seed).
+    const demoCurl =
+      demoToken && (await hasDemoGraph(database))
+        ? `curl -H 'Authorization: Bearer ${demoToken}' '${url}/api/v1/graphs/${DEMO_GRAPH_SLUG}/migrations?limit=5'`
+        : undefined;
 
     let closing: Promise<void> | undefined;
     const close = () =>
@@ -101,7 +107,7 @@ export async function startService(config: Config, logger: Logger, databaseOptio
         await database.close();
       })());
 
-    return { url, server, database, demoCurl, close };
+    return { url, server, database, developmentAuth: developmentSecret !== undefined, demoCurl, close };
   } catch (error) {
     await database.close();
     throw error;

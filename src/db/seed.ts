@@ -61,3 +61,11 @@ export async function isEmpty(database: Pick<Database, 'query'>): Promise<boolea
   const [row] = records<{ empty: boolean }>(await database.query(Prisma.sql`SELECT NOT EXISTS (SELECT 1 FROM graphs) AS empty`));
   return row!.empty;
 }
+
+/** True when the demo graph is there (loaded at first start on PGlite, or by `npm run db:seed`). */
+export async function hasDemoGraph(database: Pick<Database, 'query'>): Promise<boolean> {
+  const [row] = records<{ present: boolean }>(
+    await database.query(Prisma.sql`SELECT EXISTS (SELECT 1 FROM graphs WHERE slug = ${DEMO_GRAPH_SLUG} AND status <> 'deleted') AS present`),
+  );
+  return row!.present;
+}
