@@ -39,6 +39,23 @@ const httpsOrLoopbackUrl = z.string().refine(
 
 const emptyAsUnset = (value: unknown) => (value === '' ? undefined : value);
 
+// Where clients reach the service (the gateway's public origin, and a path prefix if it mounts the
+// service under one): scheme://host[:port][/prefix], without query or fragment; a trailing slash is dropped.
+const publicBaseUrl = z
+  .string()
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'https:' || url.protocol === 'http:') && !url.search && !url.hash && !url.username && !url.password;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an http(s) URL like https://graphs.example.com or https://api.example.com/graphs (no query, fragment or credentials)' },
+  )
+  .transform((value) => value.replace(/\/+$/, ''));
+
 // `*`, or a comma-separated list of exact origins (scheme://host[:port], as browsers send them).
 const corsOrigins = z
   .string()
@@ -80,6 +97,7 @@ const environmentSchema = z.object({
   HEADERS_TIMEOUT_MS: integer(1_000, 600_000).default(10_000),
   MAX_BODY_BYTES: integer(1_024, 100 * 1024 * 1024).default(1024 * 1024),
   CORS_ORIGINS: z.preprocess(emptyAsUnset, corsOrigins.optional()),
+  PUBLIC_BASE_URL: z.preprocess(emptyAsUnset, publicBaseUrl.optional()),
   GRAPHQL_MAX_DEPTH: integer(1, 1_000).default(15),
   GRAPHQL_MAX_ALIASES: integer(0, 10_000).default(30),
   GRAPHQL_MAX_ROOT_FIELDS: integer(1, 1_000).default(10),
@@ -126,6 +144,8 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       maxBodyBytes: env.MAX_BODY_BYTES,
       // Off unless configured: a browser on another origin gets no CORS grant by default.
       corsOrigins: env.CORS_ORIGINS ?? [],
+      // Absolute next-page links only from configuration, never from a client's Host header.
+      publicBaseUrl: env.PUBLIC_BASE_URL,
     },
     graphql: {
       // Introspection is for tools during development; in production only when asked for.

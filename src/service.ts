@@ -73,6 +73,7 @@ export async function startService(config: Config, logger: Logger, databaseOptio
       maxBodyBytes: config.http.maxBodyBytes,
       maxQueryBytes: config.graphql.limits.maxQueryBytes,
       corsOrigins: config.http.corsOrigins,
+      publicBaseUrl: config.http.publicBaseUrl,
       playground: config.graphql.playground ? loadPlayground({ authorization: demoToken && `Bearer ${demoToken}` }) : undefined,
     });
     const server = createServer(

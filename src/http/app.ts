@@ -24,6 +24,8 @@ export interface AppDependencies {
   corsOrigins?: string[];
   /** The browser IDE served at GET /graphql to browsers (absent: off). */
   playground?: Playground;
+  /** PUBLIC_BASE_URL: where clients reach the service, for absolute next-page links (absent: path-absolute links). */
+  publicBaseUrl?: string;
 }
 
 // Every answer is JSON for programs, never a page to render or frame: browsers are told so.
@@ -55,6 +57,7 @@ export function createApp({
   maxQueryBytes = 16 * 1024,
   corsOrigins = [],
   playground,
+  publicBaseUrl,
 }: AppDependencies) {
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
@@ -87,7 +90,7 @@ export function createApp({
       if (migrations) {
         return await requireGet(req, async () => {
           const slug = decodePathSegment(migrations[1]!);
-          const location = { headers: req.headers, pathname: url.pathname };
+          const location = { publicBaseUrl, pathname: url.pathname };
           sendJson(res, await graphMigrations(await context(), slug, url.searchParams, location));
         });
       }

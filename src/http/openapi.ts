@@ -174,11 +174,12 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             headers: {
               Link: {
                 description:
-                  'Present only when more runs follow this page: the absolute URL of the next page (this path with `limit` and `cursor`), as `<URL>; rel="next"`. Absent on the last page.',
+                  'Present only when more runs follow this page: the URL of the next page (this path with `limit` and `cursor`), as `<URL>; rel="next"`. ' +
+                  'Absolute when the service is configured with its public base URL (PUBLIC_BASE_URL), otherwise path-absolute (`</api/v1/...>`), to resolve against the URL called. Absent on the last page.',
                 schema: {
                   type: 'string',
                   pattern: '^<[^<>]+[?&]cursor=[A-Za-z0-9_-]+>; rel="next"$',
-                  examples: [`<http://127.0.0.1:4000/api/v1/graphs/demo_knowledge/migrations?limit=2&cursor=${EXAMPLE_CURSOR}>; rel="next"`],
+                  examples: [`</api/v1/graphs/demo_knowledge/migrations?limit=2&cursor=${EXAMPLE_CURSOR}>; rel="next"`],
                 },
               },
             },
@@ -221,6 +222,10 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
                 },
               },
             },
+          },
+          '500': {
+            description: 'An internal error: logged by the service under the request id (`X-Request-Id`), answered without details.',
+            content: json(schemaRef('InternalError'), { detail: ERROR_DETAIL.internal }),
           },
           '503': {
             description: 'The database is unreachable, restarting or saturated: retry after `Retry-After` seconds.',
@@ -297,6 +302,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       UnauthorizedError: detailBody('UnauthorizedError', [ERROR_DETAIL.notAuthenticated, ERROR_DETAIL.invalidToken]),
       ForbiddenError: detailBody('ForbiddenError', [ERROR_DETAIL.notMember]),
       NotFoundError: detailBody('NotFoundError', [ERROR_DETAIL.graphNotFound]),
+      InternalError: detailBody('InternalError', [ERROR_DETAIL.internal]),
       UnavailableError: detailBody('UnavailableError', [ERROR_DETAIL.databaseUnavailable]),
       HTTPValidationError: {
         title: 'HTTPValidationError',

@@ -4,7 +4,6 @@
 // request's context: the same loaders, the same single statement and the same GRAPH_READ check as
 // /graphql, without parsing, validating and executing an operation for a shape that never changes.
 // Pages beyond the first are reached through the `Link: <...>; rel="next"` header (keyset cursor).
-import type { IncomingHttpHeaders } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { HISTORY_LIMIT, type MigrationRunRecord } from '../data/migrationRuns.js';
 import { RETRY_AFTER_SECONDS } from '../db/errors.js';
@@ -19,9 +18,10 @@ export interface RestResponse {
   headers?: Record<string, string>;
 }
 
-/** Where the request was addressed, to build the next page's absolute URL from. */
+/** Where the request was addressed, to build the next page's URL from. */
 export interface RequestLocation {
-  headers: IncomingHttpHeaders;
+  /** PUBLIC_BASE_URL (no trailing slash), when configured. */
+  publicBaseUrl?: string;
   /** The path as received (percent-encoded), without the query string. */
   pathname: string;
 }
@@ -136,17 +136,12 @@ function restItem(run: MigrationRunRecord) {
   };
 }
 
-const HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
-
 /**
  * RFC 8288 `Link` to the next page: the request's own path with `limit` and the page's end cursor,
- * and nothing else from its query string. Absolute from the Host header (and `X-Forwarded-Proto`
- * behind a TLS-terminating proxy); relative, which RFC 8288 also allows, when Host is missing or odd.
+ * and nothing else from its query string. Absolute when PUBLIC_BASE_URL says where clients reach
+ * the service; otherwise path-absolute, which RFC 8288 allows and clients resolve against the URL
+ * they called. Never built from the request's Host header: a client could make it point anywhere.
  */
-function nextPageLink({ headers, pathname }: RequestLocation, limit: number, cursor: string): string {
-  const host = headers.host;
-  const forwarded = headers['x-forwarded-proto'];
-  const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
-  const origin = host && HOST.test(host) ? `${proto === 'https' ? 'https' : 'http'}://${host}` : '';
-  return `<${origin}${pathname}?limit=${limit}&cursor=${cursor}>; rel="next"`;
+function nextPageLink({ publicBaseUrl = '', pathname }: RequestLocation, limit: number, cursor: string): string {
+  return `<${publicBaseUrl}${pathname}?limit=${limit}&cursor=${cursor}>; rel="next"`;
 }

@@ -87,7 +87,7 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents 200, 401, 403, 404, 422 and 503', () => {
-    expect(Object.keys(operation.responses)).toEqual(['200', '401', '403', '404', '422', '503']);
+    expect(Object.keys(operation.responses)).toEqual(['200', '401', '403', '404', '422', '500', '503']);
   });
 
   it('lists every item key as required, in the contract\'s order, nullable ones as [type, "null"], timestamps as date-time', () => {
@@ -197,8 +197,20 @@ describe.each(DATABASE_KINDS)('real answers against the OpenAPI document, on %s'
     expectValid(MIGRATIONS_PATH, first, 200);
     const link = first.headers.get('link')!;
     expect(link).toMatch(new RegExp(linkSchema.pattern!));
-    const nextUrl = new URL(/^<([^>]+)>/.exec(link)![1]!);
+    // Path-absolute without PUBLIC_BASE_URL: resolved against the URL called, as a client does.
+    const nextUrl = new URL(/^<([^>]+)>/.exec(link)![1]!, service.url);
     expectValid(MIGRATIONS_PATH, await get(service.url, nextUrl.pathname + nextUrl.search, { token: memberToken }), 200);
+  });
+
+  it('500 matches (an internal error, answered without details)', async () => {
+    const database = service.service.database;
+    const original = database.query;
+    database.query = () => Promise.reject(new Error('a bug, not an outage'));
+    try {
+      expectValid(MIGRATIONS_PATH, await get(service.url, MIGRATIONS('documented'), { token: memberToken }), 500);
+    } finally {
+      database.query = original;
+    }
   });
 
   it('the limit parameter schema accepts exactly what the service accepts', async () => {
