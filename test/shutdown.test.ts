@@ -34,7 +34,7 @@ function request(port: number, path: string, token: string, agent: http.Agent | 
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
       res.on('end', () => {
-        let complete = false;
+        let complete: boolean;
         try {
           complete = Array.isArray(JSON.parse(body));
         } catch {
