@@ -3,13 +3,27 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'build/', '.data/', 'src/db/generated/', 'src/graphql/__generated__/', 'bench/results/', 'test/artifacts/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'build/',
+      '.data/',
+      'src/db/generated/',
+      'src/graphql/__generated__/',
+      'bench/results/',
+      'test/artifacts/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     rules: {
       // `_name` marks a binding that is there on purpose (a destructured-away field, a required parameter).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
     },
   },
   {

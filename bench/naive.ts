@@ -22,7 +22,8 @@ const resolvers = {
     statements: () => statements,
   },
   Graph: {
-    __resolveReference: (reference: { id?: string; slug?: string }) => graphBy(reference.id ? { id: reference.id } : { slug: reference.slug! }),
+    __resolveReference: (reference: { id?: string; slug?: string }) =>
+      graphBy(reference.id ? { id: reference.id } : { slug: reference.slug! }),
     migrations: (graph: { id: string }, { limit }: { limit: number }) =>
       prisma.graphMigrationRun.findMany({ where: { graphId: graph.id }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: limit }),
   },
@@ -32,4 +33,9 @@ const typeDefs = parse(`${readFileSync(SCHEMA_FILE, 'utf8')}\nextend type Query 
 const server = new ApolloServer({ schema: buildSubgraphSchema({ typeDefs, resolvers: resolvers as never }) });
 await startStandaloneServer(server, { listen: { port: Number(process.env.PORT), host: '127.0.0.1' } });
 console.log('ready');
-process.once('SIGTERM', () => server.stop().then(() => prisma.$disconnect()).then(() => process.exit(0)));
+process.once('SIGTERM', () =>
+  server
+    .stop()
+    .then(() => prisma.$disconnect())
+    .then(() => process.exit(0)),
+);

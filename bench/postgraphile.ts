@@ -45,4 +45,10 @@ const server = createServer((req, res) => {
 });
 await pgl.getSchema(); // build the schema (introspection) before saying ready
 server.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('ready'));
-process.once('SIGTERM', () => server.close(() => Promise.resolve(pgl.release()).then(() => pool.end()).then(() => process.exit(0))));
+process.once('SIGTERM', () =>
+  server.close(() =>
+    Promise.resolve(pgl.release())
+      .then(() => pool.end())
+      .then(() => process.exit(0)),
+  ),
+);

@@ -131,9 +131,14 @@ async function startProcess(name: string, args: string[], env: Record<string, st
 
 /** Statements a reference server has sent so far (each counts its own). */
 async function statementsSent(proc: Proc): Promise<number | undefined> {
-  if (proc.name === 'floor' || proc.name === 'postgraphile') return ((await (await fetch(`${proc.url}/__statements`)).json()) as { statements: number }).statements;
+  if (proc.name === 'floor' || proc.name === 'postgraphile')
+    return ((await (await fetch(`${proc.url}/__statements`)).json()) as { statements: number }).statements;
   if (proc.name === 'naive') {
-    const response = await fetch(`${proc.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ statements }"}' });
+    const response = await fetch(`${proc.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"{ statements }"}',
+    });
     return ((await response.json()) as { data: { statements: number } }).data.statements;
   }
   return undefined;
@@ -218,7 +223,8 @@ async function answer(proc: Proc, request: ReturnType<RequestFactory>): Promise<
   const text = await response.text();
   if (!response.ok) throw new Error(`${proc.name} ${request.method} ${request.path}: ${response.status} ${text.slice(0, 500)}`);
   const json = JSON.parse(text);
-  if (json && typeof json === 'object' && 'errors' in json) throw new Error(`${proc.name} ${request.path}: ${JSON.stringify(json.errors).slice(0, 500)}`);
+  if (json && typeof json === 'object' && 'errors' in json)
+    throw new Error(`${proc.name} ${request.path}: ${JSON.stringify(json.errors).slice(0, 500)}`);
   return json;
 }
 
@@ -228,9 +234,13 @@ function assertSameIds(what: string, expectedLength: number, answers: Record<str
   const [referenceName, reference] = entries[0]!;
   const show = (ids: string[]) => `${ids.length} ids [${ids.slice(0, 3).join(', ')}${ids.length > 3 ? ', …' : ''}]`;
   for (const [name, ids] of entries) {
-    if (ids.length !== expectedLength) throw new Error(`answers check failed for ${what}: ${name} returned ${show(ids)}, expected ${expectedLength}`);
+    if (ids.length !== expectedLength)
+      throw new Error(`answers check failed for ${what}: ${name} returned ${show(ids)}, expected ${expectedLength}`);
     const at = ids.findIndex((id, i) => id !== reference[i]);
-    if (at >= 0) throw new Error(`answers check failed for ${what}: ${name} differs from ${referenceName} at position ${at}: ${show(ids)} vs ${show(reference)}`);
+    if (at >= 0)
+      throw new Error(
+        `answers check failed for ${what}: ${name} differs from ${referenceName} at position ${at}: ${show(ids)} vs ${show(reference)}`,
+      );
   }
 }
 
@@ -261,24 +271,36 @@ async function main() {
     );
     const token = await signAccessToken(SECRET, { sub: USER_ID, expiresIn: '2h' });
     // The service runs as the README's production command (`npm run start:prod`) runs it, flags included.
-    const productionCommand = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts['start:prod']!;
+    const productionCommand = (
+      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts['start:prod']!;
     const [program, ...productionArgs] = productionCommand.split(/\s+/);
     if (program !== 'node') throw new Error(`start:prod is expected to be a node command: ${productionCommand}`);
     log(`service: ${productionCommand}`);
-    const service = await startProcess('service', productionArgs, {
-      NODE_ENV: 'production',
-      AUTH_JWT_SECRET: SECRET,
-      DATABASE_POOL_SIZE: POOL_SIZE,
-      LOG_LEVEL: 'info',
-      HOST: '127.0.0.1',
-    }, '/readyz');
-    const calibration = await startProcess('calibration', productionArgs, {
-      NODE_ENV: 'production',
-      AUTH_JWT_SECRET: SECRET,
-      DATABASE_POOL_SIZE: '2',
-      LOG_LEVEL: 'debug',
-      HOST: '127.0.0.1',
-    }, '/readyz');
+    const service = await startProcess(
+      'service',
+      productionArgs,
+      {
+        NODE_ENV: 'production',
+        AUTH_JWT_SECRET: SECRET,
+        DATABASE_POOL_SIZE: POOL_SIZE,
+        LOG_LEVEL: 'info',
+        HOST: '127.0.0.1',
+      },
+      '/readyz',
+    );
+    const calibration = await startProcess(
+      'calibration',
+      productionArgs,
+      {
+        NODE_ENV: 'production',
+        AUTH_JWT_SECRET: SECRET,
+        DATABASE_POOL_SIZE: '2',
+        LOG_LEVEL: 'debug',
+        HOST: '127.0.0.1',
+      },
+      '/readyz',
+    );
     const floor = await startProcess('floor', ['--import', 'tsx', 'bench/floor.ts'], {});
     const naive = await startProcess('naive', ['--import', 'tsx', 'bench/naive.ts'], {});
     const postgraphile = await startProcess('postgraphile', ['--import', 'tsx', 'bench/postgraphile.ts'], { GRAPHILE_ENV: 'production' });
@@ -298,15 +320,45 @@ async function main() {
     const sample50 = () => Array.from({ length: 50 }, () => pick(graphs));
     const json = { 'content-type': 'application/json' };
     const single = {
-      service: (slug: string) => ({ method: 'POST' as const, path: '/graphql', headers: { ...auth }, body: JSON.stringify({ query: singleQuery, variables: { slug } }) }),
-      postgraphile: (slug: string) => ({ method: 'POST' as const, path: '/graphql', headers: { ...json }, body: JSON.stringify({ query: pglSingleQuery, variables: { slug } }) }),
+      service: (slug: string) => ({
+        method: 'POST' as const,
+        path: '/graphql',
+        headers: { ...auth },
+        body: JSON.stringify({ query: singleQuery, variables: { slug } }),
+      }),
+      postgraphile: (slug: string) => ({
+        method: 'POST' as const,
+        path: '/graphql',
+        headers: { ...json },
+        body: JSON.stringify({ query: pglSingleQuery, variables: { slug } }),
+      }),
       floor: (slug: string) => ({ method: 'GET' as const, path: restPath(slug, 100) }),
     };
     const fifty = {
-      service: (ids: string[]) => ({ method: 'POST' as const, path: '/graphql', headers: { ...auth }, body: JSON.stringify({ query: entitiesQuery, variables: { r: ids.map((id) => ({ __typename: 'Graph', id })) } }) }),
-      naive: (ids: string[]) => ({ method: 'POST' as const, path: '/graphql', headers: { ...json }, body: JSON.stringify({ query: entitiesQuery, variables: { r: ids.map((id) => ({ __typename: 'Graph', id })) } }) }),
-      postgraphile: (ids: string[]) => ({ method: 'POST' as const, path: '/graphql', headers: { ...json }, body: JSON.stringify({ query: pglEntitiesQuery, variables: { ids } }) }),
-      floor: (ids: string[]) => ({ method: 'POST' as const, path: '/entities', headers: { ...json }, body: JSON.stringify({ ids, limit: 100 }) }),
+      service: (ids: string[]) => ({
+        method: 'POST' as const,
+        path: '/graphql',
+        headers: { ...auth },
+        body: JSON.stringify({ query: entitiesQuery, variables: { r: ids.map((id) => ({ __typename: 'Graph', id })) } }),
+      }),
+      naive: (ids: string[]) => ({
+        method: 'POST' as const,
+        path: '/graphql',
+        headers: { ...json },
+        body: JSON.stringify({ query: entitiesQuery, variables: { r: ids.map((id) => ({ __typename: 'Graph', id })) } }),
+      }),
+      postgraphile: (ids: string[]) => ({
+        method: 'POST' as const,
+        path: '/graphql',
+        headers: { ...json },
+        body: JSON.stringify({ query: pglEntitiesQuery, variables: { ids } }),
+      }),
+      floor: (ids: string[]) => ({
+        method: 'POST' as const,
+        path: '/entities',
+        headers: { ...json },
+        body: JSON.stringify({ ids, limit: 100 }),
+      }),
     };
 
     // Before timing anything: every side must return the same runs in the same order.
@@ -321,24 +373,40 @@ async function main() {
     const midSize = graphs.find((g) => g.runs > 1000 && g.runs < 100000)!;
     for (const graph of [largest, midSize, smallest, pick(graphs), pick(graphs)]) {
       const serviceIds = (await answer(service, single.service(graph.slug))).data.graph.migrations.map((r: { id: string }) => r.id);
-      const pglIds = (await viaPostGraphile(single.postgraphile(graph.slug))).data.graphBySlug.graphMigrationRunsByGraphId.nodes.map((r: { rowId: string }) => r.rowId);
+      const pglIds = (await viaPostGraphile(single.postgraphile(graph.slug))).data.graphBySlug.graphMigrationRunsByGraphId.nodes.map(
+        (r: { rowId: string }) => r.rowId,
+      );
       const floorIds = (await answer(floor, single.floor(graph.slug))).map((r: { id: string }) => r.id);
-      assertSameIds(`graph(slug: "${graph.slug}") (${graph.runs} runs)`, Math.min(graph.runs, 100), { service: serviceIds, postgraphile: pglIds, floor: floorIds });
+      assertSameIds(`graph(slug: "${graph.slug}") (${graph.runs} runs)`, Math.min(graph.runs, 100), {
+        service: serviceIds,
+        postgraphile: pglIds,
+        floor: floorIds,
+      });
     }
     const checkSample = [largest, smallest, midSize, ...sample50()].slice(0, 50);
     const checkIds = checkSample.map((g) => g.id);
-    const serviceEntities = (await answer(service, fifty.service(checkIds))).data._entities as { id: string; migrations: { id: string }[] }[];
+    const serviceEntities = (await answer(service, fifty.service(checkIds))).data._entities as {
+      id: string;
+      migrations: { id: string }[];
+    }[];
     const naiveEntities = (await answer(naive, fifty.naive(checkIds))).data._entities as { id: string; migrations: { id: string }[] }[];
-    const pglGraphs = (await viaPostGraphile(fifty.postgraphile(checkIds))).data.graphsByIds.nodes as { rowId: string; graphMigrationRunsByGraphId: { nodes: { rowId: string }[] } }[];
+    const pglGraphs = (await viaPostGraphile(fifty.postgraphile(checkIds))).data.graphsByIds.nodes as {
+      rowId: string;
+      graphMigrationRunsByGraphId: { nodes: { rowId: string }[] };
+    }[];
     const floorRows = (await answer(floor, fifty.floor(checkIds))) as { ord: string; id: string; graph_id: string }[];
     const floorByGraph = checkIds.map(() => [] as string[]);
     for (const row of floorRows) floorByGraph[Number(row.ord) - 1]!.push(row.id);
     if (serviceEntities.length !== 50 || naiveEntities.length !== 50 || pglGraphs.length !== 50) {
-      throw new Error(`answers check failed for 50 graphs: service ${serviceEntities.length}, naive ${naiveEntities.length}, postgraphile ${pglGraphs.length} graphs`);
+      throw new Error(
+        `answers check failed for 50 graphs: service ${serviceEntities.length}, naive ${naiveEntities.length}, postgraphile ${pglGraphs.length} graphs`,
+      );
     }
     checkSample.forEach((graph, i) => {
       const sides = { service: serviceEntities[i]!.id, naive: naiveEntities[i]!.id, postgraphile: pglGraphs[i]!.rowId };
-      for (const [name, id] of Object.entries(sides)) if (id !== graph.id) throw new Error(`answers check failed for 50 graphs: ${name} has graph ${id} at position ${i}, expected ${graph.id}`);
+      for (const [name, id] of Object.entries(sides))
+        if (id !== graph.id)
+          throw new Error(`answers check failed for 50 graphs: ${name} has graph ${id} at position ${i}, expected ${graph.id}`);
       assertSameIds(`50 graphs, graph ${i} ${graph.slug} (${graph.runs} runs)`, Math.min(graph.runs, 100), {
         service: serviceEntities[i]!.migrations.map((r) => r.id),
         naive: naiveEntities[i]!.migrations.map((r) => r.id),
@@ -346,7 +414,9 @@ async function main() {
         floor: floorByGraph[i]!,
       });
     });
-    log(`answers match; PostGraphile sent ${pglStatements.join(', ')} statement(s) for the check requests (graphBySlug ×5, graphsByIds ×1)`);
+    log(
+      `answers match; PostGraphile sent ${pglStatements.join(', ')} statement(s) for the check requests (graphBySlug ×5, graphsByIds ×1)`,
+    );
 
     const scenarios: { name: string; contestants: [Proc, RequestFactory][] }[] = [
       {
@@ -376,7 +446,10 @@ async function main() {
       {
         name: 'REST limit=10: 100,000-run graph vs 10-run graph',
         contestants: [
-          [{ ...service, name: 'service (100,000 runs)' }, () => ({ method: 'GET', path: restPath(largest.slug, 10), headers: { ...auth } })],
+          [
+            { ...service, name: 'service (100,000 runs)' },
+            () => ({ method: 'GET', path: restPath(largest.slug, 10), headers: { ...auth } }),
+          ],
           [{ ...service, name: 'service (10 runs)' }, () => ({ method: 'GET', path: restPath(smallest.slug, 10), headers: { ...auth } })],
         ],
       },
@@ -405,12 +478,23 @@ async function main() {
     }
 
     const rssMb = peakRssMb(service.child.pid!);
-    const peakRss: Record<string, number> = Object.fromEntries([service, postgraphile, floor, naive].map((p) => [p.name, peakRssMb(p.child.pid!)]));
-    const postgraphileVersion = (JSON.parse(readFileSync(new URL('../node_modules/postgraphile/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    const peakRss: Record<string, number> = Object.fromEntries(
+      [service, postgraphile, floor, naive].map((p) => [p.name, peakRssMb(p.child.pid!)]),
+    );
+    const postgraphileVersion = (
+      JSON.parse(readFileSync(new URL('../node_modules/postgraphile/package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
     const report = {
       date: new Date().toISOString(),
       machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-      settings: { durationSeconds: DURATION, rounds: ROUNDS, connections: CONNECTIONS, poolSize: Number(POOL_SIZE), graphs: graphs.length, runs: totalRuns },
+      settings: {
+        durationSeconds: DURATION,
+        rounds: ROUNDS,
+        connections: CONNECTIONS,
+        poolSize: Number(POOL_SIZE),
+        graphs: graphs.length,
+        runs: totalRuns,
+      },
       versions: { postgraphile: postgraphileVersion },
       servicePeakRssMb: rssMb,
       /** Peak RSS (VmHWM) per server process; floor, naive and postgraphile run under tsx's loader. */
@@ -426,14 +510,19 @@ async function main() {
       `| scenario | server | req/s | p50 ms | p99 ms | SQL/req | errors |`,
       `|---|---|---:|---:|---:|---:|---:|`,
       ...results.flatMap((r) =>
-        r.measurements.map((m) => `| ${r.scenario} | ${m.server} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.statementsPerRequest.toFixed(2)} | ${m.errors} |`),
+        r.measurements.map(
+          (m) =>
+            `| ${r.scenario} | ${m.server} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.statementsPerRequest.toFixed(2)} | ${m.errors} |`,
+        ),
       ),
       '',
       `| scenario | ratio | value |`,
       `|---|---|---:|`,
       ...results.flatMap((r) => Object.entries(r.ratios).map(([name, value]) => `| ${r.scenario} | ${name} | ${value.toFixed(2)} |`)),
       '',
-      `Peak RSS (VmHWM): ${Object.entries(peakRss).map(([name, mb]) => `${name} ${mb} MB`).join(', ')} (floor, naive and postgraphile include the tsx loader). PostGraphile ${postgraphileVersion}.`,
+      `Peak RSS (VmHWM): ${Object.entries(peakRss)
+        .map(([name, mb]) => `${name} ${mb} MB`)
+        .join(', ')} (floor, naive and postgraphile include the tsx loader). PostGraphile ${postgraphileVersion}.`,
       `${report.machine.cores} cores, Node ${process.version}, ${DURATION} s × ${ROUNDS} rounds per server, ${CONNECTIONS} connections, pool ${POOL_SIZE}.`,
     ];
     console.log(lines.join('\n'));

@@ -11,7 +11,13 @@ const integer = (min: number, max: number) =>
     .string()
     .regex(/^\d+$/, { message: 'must be a whole number' })
     .transform(Number)
-    .pipe(z.number().int().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `must be at least ${min}` })
+        .max(max, { message: `must be at most ${max}` }),
+    );
 
 const postgresUrl = z.string().refine(
   (value) => {
@@ -52,14 +58,22 @@ const publicBaseUrl = z
         return false;
       }
     },
-    { message: 'must be an http(s) URL like https://graphs.example.com or https://api.example.com/graphs (no query, fragment or credentials)' },
+    {
+      message:
+        'must be an http(s) URL like https://graphs.example.com or https://api.example.com/graphs (no query, fragment or credentials)',
+    },
   )
   .transform((value) => value.replace(/\/+$/, ''));
 
 // `*`, or a comma-separated list of exact origins (scheme://host[:port], as browsers send them).
 const corsOrigins = z
   .string()
-  .transform((value) => value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ''),
+  )
   .refine(
     (origins) =>
       (origins.length === 1 && origins[0] === '*') ||
@@ -78,13 +92,20 @@ const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'must be development, production or test' }).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: integer(0, 65535).default(4000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'must be one of fatal, error, warn, info, debug, trace, silent' }).default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
   DATABASE_URL: z.preprocess(emptyAsUnset, postgresUrl.optional()),
   DATABASE_POOL_SIZE: integer(1, 1000).default(10),
   DATA_DIR: z.string().min(1).default('./.data'),
   MIGRATE_ON_START: booleanFlag.default(true),
   SEED_ON_FIRST_START: booleanFlag.optional(),
-  AUTH_JWT_SECRET: z.preprocess(emptyAsUnset, z.string().min(32, { message: 'must be at least 32 characters (HS256 needs a 256-bit key)' }).optional()),
+  AUTH_JWT_SECRET: z.preprocess(
+    emptyAsUnset,
+    z.string().min(32, { message: 'must be at least 32 characters (HS256 needs a 256-bit key)' }).optional(),
+  ),
   AUTH_JWKS_URL: z.preprocess(emptyAsUnset, httpsOrLoopbackUrl.optional()),
   AUTH_ISSUER: z.preprocess(emptyAsUnset, z.string().optional()),
   AUTH_AUDIENCE: z.preprocess(emptyAsUnset, z.string().optional()),

@@ -24,7 +24,10 @@ try {
     logger.info('development auth: no AUTH_JWT_SECRET or AUTH_JWKS_URL set, using a secret kept in DATA_DIR');
     // Printed plainly so it can be copied as it is.
     if (service.demoCurl) console.log(`\nTry it (demo member's token, valid 30 days):\n\n  ${service.demoCurl}\n`);
-    else console.log('\nThis database holds no demo data: load it with `npm run db:seed` (same DATABASE_URL), then restart for a ready-to-paste curl line.\n');
+    else
+      console.log(
+        '\nThis database holds no demo data: load it with `npm run db:seed` (same DATABASE_URL), then restart for a ready-to-paste curl line.\n',
+      );
   }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {

@@ -34,11 +34,16 @@ export interface Service {
 async function prepareDatabase(config: Config, logger: Logger, database: Database, databaseOptions: DatabaseOptions): Promise<void> {
   if (!config.migrateOnStart && !config.seedOnFirstStart) return;
   const maintenance =
-    config.database.kind === 'postgres' ? await createDatabase({ ...config.database, poolSize: 1, statementTimeoutMs: 0 }, databaseOptions) : database;
+    config.database.kind === 'postgres'
+      ? await createDatabase({ ...config.database, poolSize: 1, statementTimeoutMs: 0 }, databaseOptions)
+      : database;
   try {
     if (config.migrateOnStart) {
       const applied = await migrate(maintenance);
-      logger.info({ database: database.kind, applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
+      logger.info(
+        { database: database.kind, applied },
+        applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
+      );
     }
     if (config.seedOnFirstStart && (await isEmpty(maintenance))) {
       await seedDemoData(maintenance);

@@ -98,8 +98,15 @@ describe('loadConfig', () => {
     expect(loadConfig({}).http.publicBaseUrl).toBeUndefined();
     expect(loadConfig({ PUBLIC_BASE_URL: 'https://graphs.example.com/' }).http.publicBaseUrl).toBe('https://graphs.example.com');
     expect(loadConfig({ PUBLIC_BASE_URL: 'http://127.0.0.1:4000/history' }).http.publicBaseUrl).toBe('http://127.0.0.1:4000/history');
-    for (const bad of ['graphs.example.com', 'ftp://graphs.example.com', 'https://graphs.example.com/?x=1', 'https://user:pw@graphs.example.com']) {
-      expect(configError({ PUBLIC_BASE_URL: bad }).problems, bad).toEqual([expect.stringMatching(/^PUBLIC_BASE_URL=.*must be an http\(s\) URL/)]);
+    for (const bad of [
+      'graphs.example.com',
+      'ftp://graphs.example.com',
+      'https://graphs.example.com/?x=1',
+      'https://user:pw@graphs.example.com',
+    ]) {
+      expect(configError({ PUBLIC_BASE_URL: bad }).problems, bad).toEqual([
+        expect.stringMatching(/^PUBLIC_BASE_URL=.*must be an http\(s\) URL/),
+      ]);
     }
   });
 

@@ -87,7 +87,9 @@ describe.each(DATABASE_KINDS)('SIGTERM under load on %s', (kind) => {
     let output = '';
     child.stdout!.on('data', (chunk) => (output += chunk));
     child.stderr!.on('data', (chunk) => (output += chunk));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     try {
       const token = await signAccessToken(TEST_JWT_SECRET, { sub: DEMO_MEMBER_ID });
       const path = `/api/v1/graphs/${DEMO_GRAPH_SLUG}/migrations?limit=5`;
@@ -134,7 +136,9 @@ describe.each(DATABASE_KINDS)('SIGTERM under load on %s', (kind) => {
       const broken = outcomes.filter((outcome) => outcome.kind === 'broken');
       const refused = outcomes.filter((outcome) => outcome.kind === 'refused');
       const unaccepted = outcomes.filter((outcome) => outcome.kind === 'resetUnaccepted');
-      console.log(`SIGTERM on ${kind}: ${beforeSignal} requests before the signal, ${answered.length} answered in all, ${refused.length} refused, ${unaccepted.length} reset before being accepted, ${broken.length} broken, ${idleClosed} retried after an idle keep-alive close`);
+      console.log(
+        `SIGTERM on ${kind}: ${beforeSignal} requests before the signal, ${answered.length} answered in all, ${refused.length} refused, ${unaccepted.length} reset before being accepted, ${broken.length} broken, ${idleClosed} retried after an idle keep-alive close`,
+      );
       expect(exit, output).toEqual({ code: 0, signal: null });
       expect(broken, JSON.stringify(broken.slice(0, 5))).toEqual([]);
       expect(answered.every((outcome) => outcome.kind === 'answered' && outcome.status === 200 && outcome.complete)).toBe(true);

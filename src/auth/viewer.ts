@@ -4,10 +4,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 
-export type Viewer =
-  | { kind: 'anonymous' }
-  | { kind: 'invalid' }
-  | { kind: 'user'; id: string; isSuperuser: boolean };
+export type Viewer = { kind: 'anonymous' } | { kind: 'invalid' } | { kind: 'user'; id: string; isSuperuser: boolean };
 
 export type User = Extract<Viewer, { kind: 'user' }>;
 

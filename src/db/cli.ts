@@ -21,10 +21,15 @@ try {
 }
 const logger = createLogger(config.logLevel);
 // Maintenance, not serving: no statement_timeout, DDL and the migration lock may take their time.
-const database = await createDatabase(config.database.kind === 'postgres' ? { ...config.database, statementTimeoutMs: 0 } : config.database);
+const database = await createDatabase(
+  config.database.kind === 'postgres' ? { ...config.database, statementTimeoutMs: 0 } : config.database,
+);
 try {
   const applied = await migrate(database);
-  logger.info({ database: database.kind, applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
+  logger.info(
+    { database: database.kind, applied },
+    applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
+  );
   if (command === 'seed') {
     await seedDemoData(database);
     logger.info({ database: database.kind }, 'demo data is present');

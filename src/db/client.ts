@@ -151,22 +151,25 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
   const onQuery = options.onQuery;
   const driver: SqlDriverAdapter = await adapter.connect();
   // Statements are logged (and counted by the tests) here, as Prisma's query events would.
-  const logged = <T>(send: (request: SqlQuery) => Promise<T>) => async (statement: Prisma.Sql): Promise<T> => {
-    const request: SqlQuery = { sql: statement.text, args: statement.values, argTypes: statement.values.map(() => UNTYPED) };
-    if (!onQuery) return send(request);
-    const started = performance.now();
-    try {
-      return await send(request);
-    } finally {
-      onQuery({ query: request.sql, durationMs: performance.now() - started });
-    }
-  };
+  const logged =
+    <T>(send: (request: SqlQuery) => Promise<T>) =>
+    async (statement: Prisma.Sql): Promise<T> => {
+      const request: SqlQuery = { sql: statement.text, args: statement.values, argTypes: statement.values.map(() => UNTYPED) };
+      if (!onQuery) return send(request);
+      const started = performance.now();
+      try {
+        return await send(request);
+      } finally {
+        onQuery({ query: request.sql, durationMs: performance.now() - started });
+      }
+    };
   const query: RunSql = logged((request) => driver.queryRaw(request));
   const transaction = async <T>(work: (sql: TransactionSql) => Promise<T>): Promise<T> => {
     const tx = await driver.startTransaction();
     // An adapter either wraps the transaction itself (PGlite) or expects its user to send the
     // COMMIT or ROLLBACK before releasing the connection (pg), as Prisma's engine does.
-    const finish = (sql: 'COMMIT' | 'ROLLBACK') => (tx.options.usePhantomQuery ? undefined : tx.executeRaw({ sql, args: [], argTypes: [] }));
+    const finish = (sql: 'COMMIT' | 'ROLLBACK') =>
+      tx.options.usePhantomQuery ? undefined : tx.executeRaw({ sql, args: [], argTypes: [] });
     let result: T;
     try {
       result = await work({ query: logged((request) => tx.queryRaw(request)), execute: logged((request) => tx.executeRaw(request)) });

@@ -26,7 +26,13 @@ const PRISMA_UNAVAILABLE_CODES = new Set([
 ]);
 
 /** @prisma/adapter-pg error kinds that mean the connection, not the statement, failed. */
-const ADAPTER_UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections', 'TlsConnectionError']);
+const ADAPTER_UNAVAILABLE_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TlsConnectionError',
+]);
 
 /**
  * SQLSTATEs of a server that is going away, starting, overloaded or cancelling a statement for
@@ -41,7 +47,16 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '53400', // configuration_limit_exceeded
 ]);
 
-const SOCKET_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const SOCKET_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 
 // pg and pg-pool give these errors no code, only a message.
 const PG_CONNECTION_MESSAGES = [

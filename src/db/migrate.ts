@@ -35,7 +35,10 @@ interface AppliedMigration {
 
 export async function readMigrations(directory = MIGRATIONS_DIR): Promise<MigrationFile[]> {
   const entries = await readdir(directory, { withFileTypes: true });
-  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const names = entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const file = path.join(directory, name, 'migration.sql');
@@ -50,7 +53,8 @@ export async function migrate(database: Pick<Database, 'transaction'>, directory
   const migrations = await readMigrations(directory);
   await database.transaction(async ({ execute }) => {
     await execute(Prisma.sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
-    await execute(Prisma.raw(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+    await execute(
+      Prisma.raw(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
       "id" VARCHAR(36) PRIMARY KEY NOT NULL,
       "checksum" VARCHAR(64) NOT NULL,
       "finished_at" TIMESTAMPTZ,
@@ -59,7 +63,8 @@ export async function migrate(database: Pick<Database, 'transaction'>, directory
       "rolled_back_at" TIMESTAMPTZ,
       "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
       "applied_steps_count" INTEGER NOT NULL DEFAULT 0
-    )`));
+    )`),
+    );
   });
 
   const applied: string[] = [];

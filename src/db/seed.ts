@@ -25,13 +25,90 @@ interface DemoRun {
 
 // Oldest first. Two pairs share a created_at to the microsecond, so the id tie-break shows.
 const DEMO_RUNS: DemoRun[] = [
-  { id: '0a6b9e0c-0000-4000-8000-000000000001', from: 1, to: 2, migrationId: 'add_entity_aliases', status: 'success', createdAt: '2026-03-02T09:15:00.000000Z', startedAt: '2026-03-02T09:15:00.412331Z', finishedAt: '2026-03-02T09:15:07.901245Z', error: null, workflowRunId: 'wf-20260302-0915-a1' },
-  { id: '0a6b9e0c-0000-4000-8000-000000000002', from: 2, to: 3, migrationId: 'split_relation_types', status: 'failed', createdAt: '2026-03-14T16:40:12.250117Z', startedAt: '2026-03-14T16:40:12.731002Z', finishedAt: '2026-03-14T16:41:03.118540Z', error: 'relation type "works_for" has 12 edges with a missing target entity; fix them or mark them orphaned', workflowRunId: 'wf-20260314-1640-b7' },
-  { id: '0a6b9e0c-0000-4000-8000-000000000003', from: 2, to: 3, migrationId: 'split_relation_types_retry', status: 'success', createdAt: '2026-03-15T08:02:44.003914Z', startedAt: '2026-03-15T08:02:44.519870Z', finishedAt: '2026-03-15T08:04:10.276003Z', error: null, workflowRunId: 'wf-20260315-0802-c2' },
-  { id: '0a6b9e0c-0000-4000-8000-000000000004', from: 3, to: 4, migrationId: 'backfill_embeddings', status: 'skipped', createdAt: '2026-04-17T21:25:43.123456Z', startedAt: null, finishedAt: null, error: null, workflowRunId: 'wf-20260417-2125-d9' },
-  { id: '0a6b9e0c-0000-4000-8000-000000000005', from: 3, to: 4, migrationId: 'normalize_entity_names', status: 'success', createdAt: '2026-04-17T21:25:43.123456Z', startedAt: '2026-04-17T21:25:43.880001Z', finishedAt: '2026-04-17T21:26:19.004512Z', error: null, workflowRunId: 'wf-20260417-2125-d9' },
-  { id: '0a6b9e0c-0000-4000-8000-000000000006', from: 4, to: 5, migrationId: 'add_provenance_columns', status: 'running', createdAt: '2026-05-06T11:00:00.000001Z', startedAt: '2026-05-06T11:00:01.250000Z', finishedAt: null, error: null, workflowRunId: 'wf-20260506-1100-e4' },
-  { id: '0a6b9e0c-0000-4000-8000-000000000007', from: 5, to: 6, migrationId: 'drop_legacy_labels', status: 'pending', createdAt: '2026-05-06T11:00:00.000001Z', startedAt: null, finishedAt: null, error: null, workflowRunId: null },
+  {
+    id: '0a6b9e0c-0000-4000-8000-000000000001',
+    from: 1,
+    to: 2,
+    migrationId: 'add_entity_aliases',
+    status: 'success',
+    createdAt: '2026-03-02T09:15:00.000000Z',
+    startedAt: '2026-03-02T09:15:00.412331Z',
+    finishedAt: '2026-03-02T09:15:07.901245Z',
+    error: null,
+    workflowRunId: 'wf-20260302-0915-a1',
+  },
+  {
+    id: '0a6b9e0c-0000-4000-8000-000000000002',
+    from: 2,
+    to: 3,
+    migrationId: 'split_relation_types',
+    status: 'failed',
+    createdAt: '2026-03-14T16:40:12.250117Z',
+    startedAt: '2026-03-14T16:40:12.731002Z',
+    finishedAt: '2026-03-14T16:41:03.118540Z',
+    error: 'relation type "works_for" has 12 edges with a missing target entity; fix them or mark them orphaned',
+    workflowRunId: 'wf-20260314-1640-b7',
+  },
+  {
+    id: '0a6b9e0c-0000-4000-8000-000000000003',
+    from: 2,
+    to: 3,
+    migrationId: 'split_relation_types_retry',
+    status: 'success',
+    createdAt: '2026-03-15T08:02:44.003914Z',
+    startedAt: '2026-03-15T08:02:44.519870Z',
+    finishedAt: '2026-03-15T08:04:10.276003Z',
+    error: null,
+    workflowRunId: 'wf-20260315-0802-c2',
+  },
+  {
+    id: '0a6b9e0c-0000-4000-8000-000000000004',
+    from: 3,
+    to: 4,
+    migrationId: 'backfill_embeddings',
+    status: 'skipped',
+    createdAt: '2026-04-17T21:25:43.123456Z',
+    startedAt: null,
+    finishedAt: null,
+    error: null,
+    workflowRunId: 'wf-20260417-2125-d9',
+  },
+  {
+    id: '0a6b9e0c-0000-4000-8000-000000000005',
+    from: 3,
+    to: 4,
+    migrationId: 'normalize_entity_names',
+    status: 'success',
+    createdAt: '2026-04-17T21:25:43.123456Z',
+    startedAt: '2026-04-17T21:25:43.880001Z',
+    finishedAt: '2026-04-17T21:26:19.004512Z',
+    error: null,
+    workflowRunId: 'wf-20260417-2125-d9',
+  },
+  {
+    id: '0a6b9e0c-0000-4000-8000-000000000006',
+    from: 4,
+    to: 5,
+    migrationId: 'add_provenance_columns',
+    status: 'running',
+    createdAt: '2026-05-06T11:00:00.000001Z',
+    startedAt: '2026-05-06T11:00:01.250000Z',
+    finishedAt: null,
+    error: null,
+    workflowRunId: 'wf-20260506-1100-e4',
+  },
+  {
+    id: '0a6b9e0c-0000-4000-8000-000000000007',
+    from: 5,
+    to: 6,
+    migrationId: 'drop_legacy_labels',
+    status: 'pending',
+    createdAt: '2026-05-06T11:00:00.000001Z',
+    startedAt: null,
+    finishedAt: null,
+    error: null,
+    workflowRunId: null,
+  },
 ];
 
 export async function seedDemoData(database: Pick<Database, 'transaction'>): Promise<void> {
@@ -65,7 +142,9 @@ export async function isEmpty(database: Pick<Database, 'query'>): Promise<boolea
 /** True when the demo graph is there (loaded at first start on PGlite, or by `npm run db:seed`). */
 export async function hasDemoGraph(database: Pick<Database, 'query'>): Promise<boolean> {
   const [row] = records<{ present: boolean }>(
-    await database.query(Prisma.sql`SELECT EXISTS (SELECT 1 FROM graphs WHERE slug = ${DEMO_GRAPH_SLUG} AND status <> 'deleted') AS present`),
+    await database.query(
+      Prisma.sql`SELECT EXISTS (SELECT 1 FROM graphs WHERE slug = ${DEMO_GRAPH_SLUG} AND status <> 'deleted') AS present`,
+    ),
   );
   return row!.present;
 }

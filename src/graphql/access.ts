@@ -12,7 +12,11 @@ export function requireUser(viewer: Viewer): User {
 }
 
 /** The GRAPH_READ decision for a loaded graph: null when unknown or deleted, FORBIDDEN when not readable. */
-export function readable<T>(viewer: User, graph: { status: string; isDefault: boolean; viewerRole: string | null } | null | undefined, value: T): T | null {
+export function readable<T>(
+  viewer: User,
+  graph: { status: string; isDefault: boolean; viewerRole: string | null } | null | undefined,
+  value: T,
+): T | null {
   if (!graph || graph.status === 'deleted') return null;
   if (!canReadGraph(viewer, graph, graph.viewerRole)) throw forbidden();
   return value;

@@ -7,7 +7,7 @@ export function unauthenticated(viewer: Viewer): GraphQLError {
     viewer.kind === 'invalid'
       ? 'Invalid or expired token: send a valid bearer token in the Authorization header'
       : 'Not authenticated: send a bearer token in the Authorization header';
-  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED'} });
+  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } });
 }
 
 export function forbidden(): GraphQLError {

@@ -29,7 +29,12 @@ function positionAfter(after: string | null | undefined): HistoryPosition | unde
 }
 
 /** A connection page of a readable graph's history (the caller has checked GRAPH_READ). */
-export async function loadConnection(context: Context, graphId: string, first: number, after: string | null | undefined): Promise<MigrationRunPage> {
+export async function loadConnection(
+  context: Context,
+  graphId: string,
+  first: number,
+  after: string | null | undefined,
+): Promise<MigrationRunPage> {
   const runs = await context.loaders.history.load({ graphId, ...connectionPage(first, after) });
   return { graphId, runs: runs.slice(0, first), hasNextPage: runs.length > first };
 }

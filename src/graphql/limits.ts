@@ -69,16 +69,24 @@ export function checkQuerySize(query: string, maxBytes: number): OperationLimitE
   if (query.length * 3 <= maxBytes) return undefined;
   const bytes = Buffer.byteLength(query, 'utf8');
   if (bytes <= maxBytes) return undefined;
-  return new OperationLimitError(LIMIT_ERROR_CODES.querySize, `Query is ${bytes} bytes; the maximum is ${maxBytes} (GRAPHQL_MAX_QUERY_BYTES)`, {
-    actual: bytes,
-    max: maxBytes,
-  });
+  return new OperationLimitError(
+    LIMIT_ERROR_CODES.querySize,
+    `Query is ${bytes} bytes; the maximum is ${maxBytes} (GRAPHQL_MAX_QUERY_BYTES)`,
+    {
+      actual: bytes,
+      max: maxBytes,
+    },
+  );
 }
 
 // --- depth, aliases, root fields: validation rules -------------------------------------------------
 
 /** Walks an operation with its fragments expanded, each fragment computed once (no fragment bombs, no cycles). */
-function fragmentMemo<T>(context: ValidationContext, compute: (fragment: FragmentDefinitionNode, recurse: (name: string) => T) => T, onCycle: T) {
+function fragmentMemo<T>(
+  context: ValidationContext,
+  compute: (fragment: FragmentDefinitionNode, recurse: (name: string) => T) => T,
+  onCycle: T,
+) {
   const done = new Map<string, T>();
   const visiting = new Set<string>();
   const byName = (name: string): T => {
@@ -143,11 +151,15 @@ export function limitValidationRules(limits: Pick<GraphQLLimits, 'maxDepth' | 'm
         const depth = depthOf(operation.selectionSet, fragmentDepth);
         if (depth > limits.maxDepth) {
           context.reportError(
-            new OperationLimitError(LIMIT_ERROR_CODES.depth, `Query depth ${depth} exceeds the maximum depth of ${limits.maxDepth} (GRAPHQL_MAX_DEPTH)`, {
-              actual: depth,
-              max: limits.maxDepth,
-              nodes: [operation],
-            }),
+            new OperationLimitError(
+              LIMIT_ERROR_CODES.depth,
+              `Query depth ${depth} exceeds the maximum depth of ${limits.maxDepth} (GRAPHQL_MAX_DEPTH)`,
+              {
+                actual: depth,
+                max: limits.maxDepth,
+                nodes: [operation],
+              },
+            ),
           );
         }
       },
@@ -160,11 +172,15 @@ export function limitValidationRules(limits: Pick<GraphQLLimits, 'maxDepth' | 'm
         const aliases = aliasesIn(operation.selectionSet, fragmentAliases);
         if (aliases > limits.maxAliases) {
           context.reportError(
-            new OperationLimitError(LIMIT_ERROR_CODES.aliases, `Query uses ${aliases} aliases; the maximum is ${limits.maxAliases} (GRAPHQL_MAX_ALIASES)`, {
-              actual: aliases,
-              max: limits.maxAliases,
-              nodes: [operation],
-            }),
+            new OperationLimitError(
+              LIMIT_ERROR_CODES.aliases,
+              `Query uses ${aliases} aliases; the maximum is ${limits.maxAliases} (GRAPHQL_MAX_ALIASES)`,
+              {
+                actual: aliases,
+                max: limits.maxAliases,
+                nodes: [operation],
+              },
+            ),
           );
         }
       },
@@ -273,10 +289,13 @@ export function estimateCost({ maxSliceSize, schema, table, selectionSet, rootTy
     } catch {
       // Invalid argument values fail at execution with a proper message; the estimate goes on without them.
     }
-    const sliced = (annotation.slicingArguments ?? []).map((argument) => args[argument]).filter((value): value is number => typeof value === 'number');
+    const sliced = (annotation.slicingArguments ?? [])
+      .map((argument) => args[argument])
+      .filter((value): value is number => typeof value === 'number');
     const slicedSize = sliced.length > 0 ? Math.min(Math.max(...sliced), maxSliceSize) : undefined;
     const entities = name === '_entities' && Array.isArray(args.representations) ? args.representations.length : undefined;
-    const size = sizes?.get(name) ?? (annotation.sizedFields ? undefined : slicedSize) ?? annotation.assumedSize ?? entities ?? DEFAULT_LIST_SIZE;
+    const size =
+      sizes?.get(name) ?? (annotation.sizedFields ? undefined : slicedSize) ?? annotation.assumedSize ?? entities ?? DEFAULT_LIST_SIZE;
 
     const childSizes = annotation.sizedFields
       ? new Map(annotation.sizedFields.map((sized) => [sized, slicedSize ?? annotation.assumedSize ?? DEFAULT_LIST_SIZE]))
@@ -320,7 +339,11 @@ export function estimateCost({ maxSliceSize, schema, table, selectionSet, rootTy
 }
 
 /** Refuses, before execution, an operation whose estimated cost exceeds GRAPHQL_MAX_COST. */
-export function costLimitPlugin<TContext extends object>(schema: GraphQLSchema, maxCost: number, maxSliceSize: number): ApolloServerPlugin<TContext> {
+export function costLimitPlugin<TContext extends object>(
+  schema: GraphQLSchema,
+  maxCost: number,
+  maxSliceSize: number,
+): ApolloServerPlugin<TContext> {
   const table = costDirectives(schema);
   return {
     async requestDidStart() {
@@ -329,15 +352,29 @@ export function costLimitPlugin<TContext extends object>(schema: GraphQLSchema, 
           const rootType = operation && schema.getRootType(operation.operation);
           if (!operation || !rootType) return;
           const fragments = Object.fromEntries(
-            document.definitions.filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION).map((fragment) => [fragment.name.value, fragment]),
+            document.definitions
+              .filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION)
+              .map((fragment) => [fragment.name.value, fragment]),
           );
-          const cost = estimateCost({ maxSliceSize, schema, table, selectionSet: operation.selectionSet, rootType, fragments, variables: request.variables ?? {} });
+          const cost = estimateCost({
+            maxSliceSize,
+            schema,
+            table,
+            selectionSet: operation.selectionSet,
+            rootType,
+            fragments,
+            variables: request.variables ?? {},
+          });
           if (cost > maxCost) {
-            throw new OperationLimitError(LIMIT_ERROR_CODES.cost, `Query's estimated cost ${cost} exceeds the maximum cost of ${maxCost} (GRAPHQL_MAX_COST)`, {
-              actual: cost,
-              max: maxCost,
-              nodes: [operation],
-            });
+            throw new OperationLimitError(
+              LIMIT_ERROR_CODES.cost,
+              `Query's estimated cost ${cost} exceeds the maximum cost of ${maxCost} (GRAPHQL_MAX_COST)`,
+              {
+                actual: cost,
+                max: maxCost,
+                nodes: [operation],
+              },
+            );
           }
         },
       };

@@ -49,7 +49,8 @@ const unavailableStatus: ApolloServerPlugin<Context> = {
         if (response.body.kind !== 'single') return;
         const { data, errors } = response.body.singleResult;
         if (!errors?.some((error) => error.extensions?.code === SERVICE_UNAVAILABLE)) return;
-        const hasData = data && Object.values(data).some((value) => value !== null && !(Array.isArray(value) && value.every((item) => item === null)));
+        const hasData =
+          data && Object.values(data).some((value) => value !== null && !(Array.isArray(value) && value.every((item) => item === null)));
         if (hasData) return;
         response.http.status = 503;
         response.http.headers.set('retry-after', String(RETRY_AFTER_SECONDS));
@@ -71,7 +72,12 @@ export function formatError(formatted: GraphQLFormattedError, error?: unknown): 
   }
   const code = String(formatted.extensions?.code);
   if (CLIENT_ERROR_CODES.has(code)) return { ...formatted, extensions: { ...formatted.extensions, stacktrace: undefined } };
-  return { message: 'Internal server error', locations: formatted.locations, path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  return {
+    message: 'Internal server error',
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  };
 }
 
 export function createGraphQLServer(options: { introspection: boolean; limits: GraphQLLimits; logger: Logger }): ApolloServer<Context> {

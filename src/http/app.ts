@@ -43,7 +43,10 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const MIGRATIONS_ROUTE = /^\/api\/v1\/graphs\/([^/]+)\/migrations\/?$/;
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -75,7 +78,8 @@ export function createApp({
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const context = () => createContext({ authorization: req.headers.authorization, logger: log });
-      if (playground && req.method === 'GET' && wantsPlayground(req, url)) return sendPlayground(res, playground.page, 'text/html; charset=utf-8');
+      if (playground && req.method === 'GET' && wantsPlayground(req, url))
+        return sendPlayground(res, playground.page, 'text/html; charset=utf-8');
       const asset = playground?.assets.get(url.pathname);
       if (asset && req.method === 'GET') return sendPlayground(res, asset.body, asset.contentType);
       if (url.pathname === '/graphql') return await serveGraphQL(req, res, url, graphql, context, { maxBodyBytes, maxQueryBytes });
@@ -83,7 +87,12 @@ export function createApp({
       if (url.pathname === '/healthz') return await requireGet(req, () => sendJson(res, { status: 200, body: { status: 'ok' } }));
       if (url.pathname === '/readyz') {
         return await requireGet(req, async () =>
-          sendJson(res, (await database.ping()) ? { status: 200, body: { status: 'ready' } } : { status: 503, body: { status: 'database unavailable' } }),
+          sendJson(
+            res,
+            (await database.ping())
+              ? { status: 200, body: { status: 'ready' } }
+              : { status: 503, body: { status: 'database unavailable' } },
+          ),
         );
       }
       const migrations = MIGRATIONS_ROUTE.exec(url.pathname);

@@ -127,7 +127,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
     title: 'graph-migrations-subgraph REST API',
     version: '1.0.0',
     description:
-      "The REST shim of the graph-migrations subgraph. It keeps the wire contract of the Python service it replaces: the same paths, bodies, status codes and FastAPI error shapes. GraphQL is served at POST /graphql.",
+      'The REST shim of the graph-migrations subgraph. It keeps the wire contract of the Python service it replaces: the same paths, bodies, status codes and FastAPI error shapes. GraphQL is served at POST /graphql.',
   },
   paths: {
     [MIGRATIONS_PATH]: {
@@ -135,7 +135,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         operationId: 'listGraphMigrations',
         summary: "A graph's migration-run history, newest first",
         description:
-          'A bare JSON array of the graph\'s migration runs, newest first (`created_at` descending, then `id` descending), at most `limit` items; `[]` for a graph that never migrated. ' +
+          "A bare JSON array of the graph's migration runs, newest first (`created_at` descending, then `id` descending), at most `limit` items; `[]` for a graph that never migrated. " +
           'Requires GRAPH_READ: a superuser, any authenticated user on the default graph, or a member of the graph. ' +
           'When more runs follow, the response carries a `Link: <...>; rel="next"` header (RFC 8288) to the next page: follow it as it is. ' +
           'Pages are keyset pages on (`created_at`, `id`), so runs recorded while a client pages through never make it skip or repeat a run. ' +
@@ -155,15 +155,21 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             in: 'query',
             required: false,
             description: `How many runs to return at most, ${HISTORY_LIMIT.min} to ${HISTORY_LIMIT.max}.`,
-            schema: { type: 'integer', title: 'Limit', minimum: HISTORY_LIMIT.min, maximum: HISTORY_LIMIT.max, default: HISTORY_LIMIT.default },
+            schema: {
+              type: 'integer',
+              title: 'Limit',
+              minimum: HISTORY_LIMIT.min,
+              maximum: HISTORY_LIMIT.max,
+              default: HISTORY_LIMIT.default,
+            },
           },
           {
             name: 'cursor',
             in: 'query',
             required: false,
             description:
-              'Where the page starts: the value the previous page\'s `Link` header carries, passed unchanged. Opaque: clients must not build or parse it. ' +
-              'Absent, the page starts at the newest run. A cursor names a position in the history\'s order, not a graph: used on another graph it continues from the same position there. ' +
+              "Where the page starts: the value the previous page's `Link` header carries, passed unchanged. Opaque: clients must not build or parse it. " +
+              "Absent, the page starts at the newest run. A cursor names a position in the history's order, not a graph: used on another graph it continues from the same position there. " +
               'A value the service did not issue (malformed, altered, or of an unknown version) is a 422.',
             schema: { type: 'string', title: 'Cursor', examples: [EXAMPLE_CURSOR] },
           },
@@ -229,7 +235,9 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
           },
           '503': {
             description: 'The database is unreachable, restarting or saturated: retry after `Retry-After` seconds.',
-            headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string', pattern: '^[0-9]+$' } } },
+            headers: {
+              'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string', pattern: '^[0-9]+$' } },
+            },
             content: json(schemaRef('UnavailableError'), { detail: ERROR_DETAIL.databaseUnavailable }),
           },
         },
@@ -263,7 +271,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
     schemas: {
       GraphMigrationRun: {
         title: 'GraphMigrationRun',
-        description: 'One migration hop a graph\'s data went through. Every key is always present; absent values are `null`.',
+        description: "One migration hop a graph's data went through. Every key is always present; absent values are `null`.",
         type: 'object',
         // In the contract's key order, which is also the order of the keys on the wire.
         properties: {
@@ -333,7 +341,8 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         type: 'http',
         scheme: 'bearer',
         bearerFormat: 'JWT',
-        description: 'A JWT (HS256 with the configured secret, or RS256/ES256 from the configured JWKS); `sub` is the user id, `is_superuser: true` marks a superuser.',
+        description:
+          'A JWT (HS256 with the configured secret, or RS256/ES256 from the configured JWKS); `sub` is the user id, `is_superuser: true` marks a superuser.',
       },
     },
   },

@@ -39,7 +39,11 @@ export const ERROR_DETAIL = {
 // FastAPI's HTTPBearer challenges with this header on every 401.
 const BEARER_CHALLENGE = { 'WWW-Authenticate': 'Bearer' };
 
-const detail = (status: number, message: string, headers?: Record<string, string>): RestResponse => ({ status, body: { detail: message }, headers });
+const detail = (status: number, message: string, headers?: Record<string, string>): RestResponse => ({
+  status,
+  body: { detail: message },
+  headers,
+});
 
 export const NOT_FOUND = detail(404, ERROR_DETAIL.graphNotFound);
 
@@ -93,10 +97,18 @@ export function parseCursor(search: URLSearchParams): CursorResult {
   if (raw === undefined) return { ok: true, cursor: null };
   const decoded = decodeCursor(raw);
   if (decoded.ok) return { ok: true, cursor: raw };
-  return { ok: false, item: { type: 'value_error', loc: ['query', 'cursor'], msg: `Value error, ${decoded.reason}`, input: raw, ctx: { error: {} } } };
+  return {
+    ok: false,
+    item: { type: 'value_error', loc: ['query', 'cursor'], msg: `Value error, ${decoded.reason}`, input: raw, ctx: { error: {} } },
+  };
 }
 
-export async function graphMigrations(context: Context, slug: string, search: URLSearchParams, location: RequestLocation): Promise<RestResponse> {
+export async function graphMigrations(
+  context: Context,
+  slug: string,
+  search: URLSearchParams,
+  location: RequestLocation,
+): Promise<RestResponse> {
   // FastAPI resolves the auth dependency before it validates parameters: 401 comes before 422.
   if (context.viewer.kind === 'anonymous') return detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE);
   if (context.viewer.kind === 'invalid') return detail(401, ERROR_DETAIL.invalidToken, BEARER_CHALLENGE);

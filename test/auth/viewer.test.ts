@@ -49,14 +49,35 @@ describe('createAuthenticator with an HS256 secret', () => {
 
   it.each<[string, () => Promise<string>]>([
     ['a malformed token', async () => 'abc.def'],
-    ['an expired token', () => hs256().setSubject(USER_ID).setExpirationTime(now() - 3600).sign(key)],
+    [
+      'an expired token',
+      () =>
+        hs256()
+          .setSubject(USER_ID)
+          .setExpirationTime(now() - 3600)
+          .sign(key),
+    ],
     ['a token without exp', () => hs256().setSubject(USER_ID).sign(key)],
     ['a token without sub', () => hs256().setExpirationTime('1h').sign(key)],
     ['a token with an empty sub', () => hs256().setSubject('').setExpirationTime('1h').sign(key)],
-    ['a token whose nbf is in the future', () => hs256().setSubject(USER_ID).setNotBefore(now() + 3600).setExpirationTime(now() + 7200).sign(key)],
+    [
+      'a token whose nbf is in the future',
+      () =>
+        hs256()
+          .setSubject(USER_ID)
+          .setNotBefore(now() + 3600)
+          .setExpirationTime(now() + 7200)
+          .sign(key),
+    ],
     ['a token signed with another secret', () => signAccessToken('another-secret-of-at-least-32-characters!', { sub: USER_ID })],
-    ['an HS512 token with the right secret', () => new SignJWT({}).setProtectedHeader({ alg: 'HS512' }).setSubject(USER_ID).setExpirationTime('1h').sign(key)],
-    ['an unsigned token (alg none)', async () => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: USER_ID, exp: now() + 3600, is_superuser: true })}.`],
+    [
+      'an HS512 token with the right secret',
+      () => new SignJWT({}).setProtectedHeader({ alg: 'HS512' }).setSubject(USER_ID).setExpirationTime('1h').sign(key),
+    ],
+    [
+      'an unsigned token (alg none)',
+      async () => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: USER_ID, exp: now() + 3600, is_superuser: true })}.`,
+    ],
     [
       'a valid token whose payload was altered',
       async () => {
@@ -70,7 +91,10 @@ describe('createAuthenticator with an HS256 secret', () => {
 
   it('allows the configured clock tolerance on exp, and no more', async () => {
     const lenient = createAuthenticator({ jwtSecret: SECRET, clockToleranceSeconds: 600 });
-    const expiredAMinuteAgo = await hs256().setSubject(USER_ID).setExpirationTime(now() - 60).sign(key);
+    const expiredAMinuteAgo = await hs256()
+      .setSubject(USER_ID)
+      .setExpirationTime(now() - 60)
+      .sign(key);
     expect(await lenient(bearer(expiredAMinuteAgo))).toEqual(user());
     expect(await authenticate(bearer(expiredAMinuteAgo))).toEqual(INVALID);
   });
@@ -79,8 +103,15 @@ describe('createAuthenticator with an HS256 secret', () => {
     const strict = createAuthenticator({ jwtSecret: SECRET, issuer: 'https://id.example', audience: 'graphs', clockToleranceSeconds: 5 });
 
     it('accepts a token with both', async () => {
-      expect(await strict(bearer(await signAccessToken(SECRET, { sub: USER_ID, issuer: 'https://id.example', audience: 'graphs' })))).toEqual(user());
-      const audiences = await hs256().setSubject(USER_ID).setIssuer('https://id.example').setAudience(['other', 'graphs']).setExpirationTime('1h').sign(key);
+      expect(
+        await strict(bearer(await signAccessToken(SECRET, { sub: USER_ID, issuer: 'https://id.example', audience: 'graphs' }))),
+      ).toEqual(user());
+      const audiences = await hs256()
+        .setSubject(USER_ID)
+        .setIssuer('https://id.example')
+        .setAudience(['other', 'graphs'])
+        .setExpirationTime('1h')
+        .sign(key);
       expect(await strict(bearer(audiences))).toEqual(user());
     });
 
@@ -132,7 +163,11 @@ describe('createAuthenticator with a JWKS URL', () => {
   });
 
   const signed = (alg: string, kid: string, claims: Record<string, unknown> = {}) =>
-    new SignJWT(claims).setProtectedHeader({ alg, kid, typ: 'JWT' }).setSubject(USER_ID).setIssuer('https://id.example').setAudience('graphs');
+    new SignJWT(claims)
+      .setProtectedHeader({ alg, kid, typ: 'JWT' })
+      .setSubject(USER_ID)
+      .setIssuer('https://id.example')
+      .setAudience('graphs');
 
   it('accepts an RS256 token signed with a key of the set', async () => {
     expect(await authenticate(bearer(await signed('RS256', 'rsa-1').setExpirationTime('1h').sign(rsa.privateKey)))).toEqual(user());
@@ -145,28 +180,54 @@ describe('createAuthenticator with a JWKS URL', () => {
   });
 
   it.each<[string, () => Promise<string>]>([
-    ['an RS256 token signed with a key outside the set, under a known kid', () => signed('RS256', 'rsa-1').setExpirationTime('1h').sign(impostor.privateKey)],
+    [
+      'an RS256 token signed with a key outside the set, under a known kid',
+      () => signed('RS256', 'rsa-1').setExpirationTime('1h').sign(impostor.privateKey),
+    ],
     ['an RS256 token naming an unknown kid', () => signed('RS256', 'rsa-unknown').setExpirationTime('1h').sign(impostor.privateKey)],
     ['an RS256 token without exp', () => signed('RS256', 'rsa-1').sign(rsa.privateKey)],
-    ['an expired RS256 token', () => signed('RS256', 'rsa-1').setExpirationTime(now() - 3600).sign(rsa.privateKey)],
-    ['an RS256 token whose nbf is in the future', () => signed('RS256', 'rsa-1').setNotBefore(now() + 3600).setExpirationTime(now() + 7200).sign(rsa.privateKey)],
+    [
+      'an expired RS256 token',
+      () =>
+        signed('RS256', 'rsa-1')
+          .setExpirationTime(now() - 3600)
+          .sign(rsa.privateKey),
+    ],
+    [
+      'an RS256 token whose nbf is in the future',
+      () =>
+        signed('RS256', 'rsa-1')
+          .setNotBefore(now() + 3600)
+          .setExpirationTime(now() + 7200)
+          .sign(rsa.privateKey),
+    ],
     [
       'an RS256 token from another issuer',
       () => signed('RS256', 'rsa-1').setIssuer('https://evil.example').setExpirationTime('1h').sign(rsa.privateKey),
     ],
-    ['an RS256 token for another audience', () => signed('RS256', 'rsa-1').setAudience('other').setExpirationTime('1h').sign(rsa.privateKey)],
+    [
+      'an RS256 token for another audience',
+      () => signed('RS256', 'rsa-1').setAudience('other').setExpirationTime('1h').sign(rsa.privateKey),
+    ],
     [
       'an HS256 token keyed with the public key in PEM (algorithm confusion)',
-      async () => signed('HS256', 'rsa-1').setExpirationTime('1h').sign(new TextEncoder().encode(await exportSPKI(rsa.publicKey))),
+      async () =>
+        signed('HS256', 'rsa-1')
+          .setExpirationTime('1h')
+          .sign(new TextEncoder().encode(await exportSPKI(rsa.publicKey))),
     ],
     [
       'an HS256 token keyed with the public JWK (algorithm confusion)',
-      () => signed('HS256', 'rsa-1').setExpirationTime('1h').sign(new TextEncoder().encode(JSON.stringify(rsaPublicJwk))),
+      () =>
+        signed('HS256', 'rsa-1')
+          .setExpirationTime('1h')
+          .sign(new TextEncoder().encode(JSON.stringify(rsaPublicJwk))),
     ],
     ['an HS256 token with any secret', () => signed('HS256', 'rsa-1').setExpirationTime('1h').sign(new TextEncoder().encode(SECRET))],
     [
       'an unsigned token (alg none)',
-      async () => `${base64url({ alg: 'none', kid: 'rsa-1' })}.${base64url({ sub: USER_ID, iss: 'https://id.example', aud: 'graphs', exp: now() + 3600 })}.`,
+      async () =>
+        `${base64url({ alg: 'none', kid: 'rsa-1' })}.${base64url({ sub: USER_ID, iss: 'https://id.example', aud: 'graphs', exp: now() + 3600 })}.`,
     ],
   ])('rejects %s', async (_case, makeToken) => {
     expect(await authenticate(bearer(await makeToken()))).toEqual(INVALID);
@@ -174,7 +235,11 @@ describe('createAuthenticator with a JWKS URL', () => {
 
   it('answers invalid, not an exception, when the JWKS cannot be fetched', async () => {
     const unreachable = createAuthenticator({ jwksUrl: `${jwksUrl}.missing`, clockToleranceSeconds: 5 });
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' }).setSubject(USER_ID).setExpirationTime('1h').sign(rsa.privateKey);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: 'rsa-1' })
+      .setSubject(USER_ID)
+      .setExpirationTime('1h')
+      .sign(rsa.privateKey);
     expect(await unreachable(bearer(token))).toEqual(INVALID);
   });
 });

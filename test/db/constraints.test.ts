@@ -23,7 +23,10 @@ const uniqueSlug = () => `graph_${++slugCounter}`;
 
 async function count(prisma: PrismaClient, table: 'graphs' | 'graph_migration_runs' | 'graph_members', graphId: string): Promise<number> {
   const column = table === 'graphs' ? 'id' : 'graph_id';
-  const [row] = await prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1::uuid`, graphId);
+  const [row] = await prisma.$queryRawUnsafe<{ n: number }[]>(
+    `SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1::uuid`,
+    graphId,
+  );
   return row!.n;
 }
 

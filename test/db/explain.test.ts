@@ -26,9 +26,18 @@ async function explain(client: pg.Client, sql: string, values: unknown[] = []): 
 
 function expectIndexScanWithoutSort(plan: PlanNode[]): void {
   const description = JSON.stringify(plan.map((node) => [node['Node Type'], node['Index Name']]));
-  expect(plan.some((node) => node['Index Name'] === HISTORY_INDEX), description).toBe(true);
-  expect(plan.filter((node) => /Sort/.test(node['Node Type'])), description).toEqual([]);
-  expect(plan.filter((node) => node['Node Type'] === 'Seq Scan'), description).toEqual([]);
+  expect(
+    plan.some((node) => node['Index Name'] === HISTORY_INDEX),
+    description,
+  ).toBe(true);
+  expect(
+    plan.filter((node) => /Sort/.test(node['Node Type'])),
+    description,
+  ).toEqual([]);
+  expect(
+    plan.filter((node) => node['Node Type'] === 'Seq Scan'),
+    description,
+  ).toEqual([]);
 }
 
 describe.runIf(postgresAvailable)('history query plan on postgres', { timeout: 60_000 }, () => {
@@ -92,5 +101,4 @@ describe.runIf(postgresAvailable)('history query plan on postgres', { timeout: 6
       await client.query('DEALLOCATE history');
     }
   });
-
 });

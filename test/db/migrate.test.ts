@@ -23,11 +23,16 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** The migration directories and the SHA-256 of their files, computed here rather than by the code under test. */
 async function expectedMigrations(directory = MIGRATIONS_DIR): Promise<{ name: string; checksum: string }[]> {
   const entries = await readdir(directory, { withFileTypes: true });
-  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const names = entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => ({
       name,
-      checksum: createHash('sha256').update(await readFile(path.join(directory, name, 'migration.sql'))).digest('hex'),
+      checksum: createHash('sha256')
+        .update(await readFile(path.join(directory, name, 'migration.sql')))
+        .digest('hex'),
     })),
   );
 }
@@ -171,8 +176,8 @@ describe.runIf(postgresAvailable)('migrate on postgres, two replicas starting at
     // Extra migrations widen the window in which the two could interleave, and count their applications:
     // a migration applied twice would add two rows (or fail on the table that already exists).
     await addMigration(directory, '20990101000000_applications', 'CREATE TABLE "applications" ("step" TEXT NOT NULL);\n');
-    await addMigration(directory, '20990102000000_slow', "SELECT pg_sleep(0.3);\nINSERT INTO \"applications\" VALUES ('slow');\n");
-    await addMigration(directory, '20990103000000_after', "INSERT INTO \"applications\" VALUES ('after');\n");
+    await addMigration(directory, '20990102000000_slow', 'SELECT pg_sleep(0.3);\nINSERT INTO "applications" VALUES (\'slow\');\n');
+    await addMigration(directory, '20990103000000_after', 'INSERT INTO "applications" VALUES (\'after\');\n');
     const names = (await expectedMigrations(directory)).map((migration) => migration.name);
 
     const first = await createDatabase(testDatabase.config);

@@ -36,7 +36,10 @@ describe.skipIf(!postgresAvailable)('database outage (PostgreSQL through a TCP p
   let databaseName: string;
 
   const rest = async () => {
-    const response = await fetch(`${service.url}${HISTORY}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(20_000) });
+    const response = await fetch(`${service.url}${HISTORY}`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(20_000),
+    });
     return { status: response.status, headers: response.headers, body: (await response.json()) as unknown };
   };
   const graphql = async () => {
@@ -84,7 +87,12 @@ describe.skipIf(!postgresAvailable)('database outage (PostgreSQL through a TCP p
     expect(viaGraphql.headers.get('retry-after')).toBe('1');
     expect(viaGraphql.body.data).toEqual({ graph: null });
     expect(viaGraphql.body.errors).toEqual([
-      { message: 'Database unavailable: try again shortly', path: ['graph'], locations: [{ line: 1, column: 3 }], extensions: { code: 'SERVICE_UNAVAILABLE' } },
+      {
+        message: 'Database unavailable: try again shortly',
+        path: ['graph'],
+        locations: [{ line: 1, column: 3 }],
+        extensions: { code: 'SERVICE_UNAVAILABLE' },
+      },
     ]);
     expect(await ready()).toBe(503);
     expect(Date.now() - faultInPlaceAt).toBeLessThan(10_000);
@@ -126,7 +134,9 @@ describe.skipIf(!postgresAvailable)('database outage (PostgreSQL through a TCP p
     await expectServing();
     await adminQuery(`ALTER DATABASE "${databaseName}" WITH ALLOW_CONNECTIONS false`);
     try {
-      await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${databaseName}' AND pid <> pg_backend_pid()`);
+      await adminQuery(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${databaseName}' AND pid <> pg_backend_pid()`,
+      );
       await expectUnavailableFast(Date.now());
     } finally {
       await adminQuery(`ALTER DATABASE "${databaseName}" WITH ALLOW_CONNECTIONS true`);
@@ -135,16 +145,28 @@ describe.skipIf(!postgresAvailable)('database outage (PostgreSQL through a TCP p
   });
 
   it('fails a wait for a pooled connection after DATABASE_CONNECT_TIMEOUT_MS, and a statement after statement_timeout, as unavailable', async () => {
-    const database = await createDatabase({ kind: 'postgres', url: service.database.url!, poolSize: 1, connectTimeoutMs: 300, statementTimeoutMs: 500 });
+    const database = await createDatabase({
+      kind: 'postgres',
+      url: service.database.url!,
+      poolSize: 1,
+      connectTimeoutMs: 300,
+      statementTimeoutMs: 500,
+    });
     try {
       const holding = Promise.resolve(database.prisma.$queryRaw`SELECT 1 AS held FROM pg_sleep(0.4)`);
       await new Promise((resolve) => setTimeout(resolve, 100));
       const waited = Date.now();
-      const queued = await database.prisma.$queryRaw`SELECT 1 AS queued`.then(() => undefined, (error: unknown) => error);
+      const queued = await database.prisma.$queryRaw`SELECT 1 AS queued`.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect(Date.now() - waited).toBeLessThan(5_000);
       expect(isDatabaseUnavailable(queued)).toBe(true);
       await holding;
-      const slow = await database.prisma.$queryRaw`SELECT 1 AS slow FROM pg_sleep(5)`.then(() => undefined, (error: unknown) => error);
+      const slow = await database.prisma.$queryRaw`SELECT 1 AS slow FROM pg_sleep(5)`.then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect(isDatabaseUnavailable(slow)).toBe(true);
       expect(database.poolStatus()).toMatchObject({ waiting: 0 });
     } finally {

@@ -15,7 +15,16 @@ import { describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 // What a directory walk leaves out when git is not available: what .gitignore keeps out of git.
-const NOT_IN_REPOSITORY = new Set(['.git', 'node_modules', 'dist', 'build', '.data', 'src/db/generated', 'test/artifacts', 'bench/results']);
+const NOT_IN_REPOSITORY = new Set([
+  '.git',
+  'node_modules',
+  'dist',
+  'build',
+  '.data',
+  'src/db/generated',
+  'test/artifacts',
+  'bench/results',
+]);
 
 // Written by npm, not by people: no references to check.
 const GENERATED = new Set(['package-lock.json']);
@@ -182,7 +191,9 @@ function brokenReferences(repository: Repository, file: string, text: string): P
       const codeSpans = [...rawLine.matchAll(/(`+)(.+?)\1/g)].map((match) => match[2]!.trim());
       const prose = rawLine.replace(/(`+)(.+?)\1/g, '');
       const targets = [
-        ...[...prose.matchAll(/!?\[(?:[^[\]]|\[[^\]]*\])*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+"[^"]*")?\s*\)/g)].map((match) => match[1]!.replace(/^<|>$/g, '')),
+        ...[...prose.matchAll(/!?\[(?:[^[\]]|\[[^\]]*\])*\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+"[^"]*")?\s*\)/g)].map((match) =>
+          match[1]!.replace(/^<|>$/g, ''),
+        ),
         ...[...prose.matchAll(/^\s{0,3}\[[^\]]+\]:\s*(\S+)/g)].map((match) => match[1]!.replace(/^<|>$/g, '')),
       ];
       for (const reference of targets) {
@@ -192,7 +203,11 @@ function brokenReferences(repository: Repository, file: string, text: string): P
           if (fragment && !anchorsOf(text).has(fragment)) report(line, reference, `no heading #${fragment} in this file`);
           continue;
         }
-        report(line, reference, unresolved(repository, target.startsWith('/') ? path.posix.normalize(target.slice(1)) : fromHere(target), fragment));
+        report(
+          line,
+          reference,
+          unresolved(repository, target.startsWith('/') ? path.posix.normalize(target.slice(1)) : fromHere(target), fragment),
+        );
       }
       for (const code of codeSpans) {
         if (!/^\.\.\/[^\s]*$/.test(code)) continue;
@@ -236,12 +251,18 @@ describe('references between files of the repository', () => {
   });
 
   it('resolve inside the repository', () => {
-    const broken = problems.filter((problem) => !isImmutable(problem)).map(({ file, line, reference, reason }) => `${file}:${line}: ${reference}: ${reason}`);
+    const broken = problems
+      .filter((problem) => !isImmutable(problem))
+      .map(({ file, line, reference, reason }) => `${file}:${line}: ${reference}: ${reason}`);
     expect(broken).toEqual([]);
   });
 
   it('exempt only references that are still broken (remove an exemption once its file may change)', () => {
-    for (const { file, line } of IMMUTABLE) expect(problems.some((problem) => problem.file === file && problem.line === line), `${file}:${line}`).toBe(true);
+    for (const { file, line } of IMMUTABLE)
+      expect(
+        problems.some((problem) => problem.file === file && problem.line === line),
+        `${file}:${line}`,
+      ).toBe(true);
   });
 });
 
@@ -249,16 +270,25 @@ describe('the reference check', () => {
   // The paths below are assembled, so that this file itself names no missing file.
   const MD = '.' + 'md';
   const DOCS = 'docs' + '/';
-  const repository = repositoryOf(['README' + MD, `${DOCS}guide${MD}`, `${DOCS}decisions/0001-first${MD}`, 'src/a.ts', 'img/shot.png'], (file) =>
-    file === `${DOCS}guide${MD}` ? '# Guide\n\n## The REST door\n\n```\n# not a heading\n```\n' : '',
+  const repository = repositoryOf(
+    ['README' + MD, `${DOCS}guide${MD}`, `${DOCS}decisions/0001-first${MD}`, 'src/a.ts', 'img/shot.png'],
+    (file) => (file === `${DOCS}guide${MD}` ? '# Guide\n\n## The REST door\n\n```\n# not a heading\n```\n' : ''),
   );
-  const check = (file: string, text: string) => brokenReferences(repository, file, text).map(({ line, reference, reason }) => `${line}: ${reference}: ${reason}`);
+  const check = (file: string, text: string) =>
+    brokenReferences(repository, file, text).map(({ line, reference, reason }) => `${line}: ${reference}: ${reason}`);
 
   it('accepts links, anchors, images, folders, root paths and decision numbers that resolve', () => {
-    expect(check('README' + MD, `See [the guide](${DOCS}guide${MD}#the-rest-door), ![shot](img/shot.png), [src](src/), [a](/src/a.ts).`)).toEqual([]);
+    expect(
+      check('README' + MD, `See [the guide](${DOCS}guide${MD}#the-rest-door), ![shot](img/shot.png), [src](src/), [a](/src/a.ts).`),
+    ).toEqual([]);
     expect(check(`${DOCS}guide${MD}`, `## The REST door\n[home](../README${MD}) and [up](#the-rest-door) and \`../src/a.ts\``)).toEqual([]);
     expect(check('src/a.ts', `// as measured (${DOCS}decisions/0001), see ${DOCS}guide${MD}#the-rest-door and README${MD}.`)).toEqual([]);
-    expect(check('README' + MD, `[web](https://example.com/x${MD}) <https://example.com> [mail](mailto:a@b.c)\n\`\`\`\n[x](missing${MD})\n\`\`\``)).toEqual([]);
+    expect(
+      check(
+        'README' + MD,
+        `[web](https://example.com/x${MD}) <https://example.com> [mail](mailto:a@b.c)\n\`\`\`\n[x](missing${MD})\n\`\`\``,
+      ),
+    ).toEqual([]);
   });
 
   it('refuses links to missing files, missing anchors and paths out of the repository', () => {
@@ -267,8 +297,12 @@ describe('the reference check', () => {
       `1: ${DOCS}guide${MD}#the-graphql-door: no heading #the-graphql-door in ${DOCS}guide${MD}`,
     ]);
     expect(check('README' + MD, '[here](#nowhere)')).toEqual(['1: #nowhere: no heading #nowhere in this file']);
-    expect(check('README' + MD, `The design is in \`../elsewhere/NOTES${MD}\`.`)).toEqual([`1: ../elsewhere/NOTES${MD}: leaves the repository`]);
-    expect(check(`${DOCS}guide${MD}`, '[not a heading](#not-a-heading)')).toEqual(['1: #not-a-heading: no heading #not-a-heading in this file']);
+    expect(check('README' + MD, `The design is in \`../elsewhere/NOTES${MD}\`.`)).toEqual([
+      `1: ../elsewhere/NOTES${MD}: leaves the repository`,
+    ]);
+    expect(check(`${DOCS}guide${MD}`, '[not a heading](#not-a-heading)')).toEqual([
+      '1: #not-a-heading: no heading #not-a-heading in this file',
+    ]);
   });
 
   it('refuses Markdown files and docs/ paths named in code that do not exist', () => {

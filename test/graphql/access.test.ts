@@ -27,7 +27,8 @@ describe.each(DATABASE_KINDS)('access through GraphQL on %s', (kind) => {
     const graph = await insertGraph(service.prisma, fields);
     for (const member of members) await addMember(service.prisma, graph.id, member);
     const runIds: string[] = [];
-    for (let i = 0; i < 3; i++) runIds.unshift(await insertRun(service.prisma, graph.id, { createdAt: `2026-03-0${i + 1}T10:00:00.00000${i}Z` }));
+    for (let i = 0; i < 3; i++)
+      runIds.unshift(await insertRun(service.prisma, graph.id, { createdAt: `2026-03-0${i + 1}T10:00:00.00000${i}Z` }));
     graphs[name] = { ...graph, runIds };
   }
 
@@ -48,13 +49,27 @@ describe.each(DATABASE_KINDS)('access through GraphQL on %s', (kind) => {
       ['garbage in three parts', async () => `${base64url({ alg: 'HS256' })}.${base64url({ sub: MEMBER })}.c2lnbmF0dXJl`],
       ['expired', () => signAccessToken(TEST_JWT_SECRET, { sub: MEMBER, expiresIn: Math.floor(Date.now() / 1000) - 3600 })],
       ['signed with another key', () => signAccessToken('another-secret-that-is-also-32-characters-long', { sub: MEMBER })],
-      ['alg none (unsigned)', async () => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: MEMBER, is_superuser: true, exp: inOneHour() })}.`],
+      [
+        'alg none (unsigned)',
+        async () => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: MEMBER, is_superuser: true, exp: inOneHour() })}.`,
+      ],
       [
         'HS512 with the right secret (algorithm not allowed)',
-        () => new SignJWT({}).setProtectedHeader({ alg: 'HS512' }).setSubject(MEMBER).setExpirationTime('1h').sign(new TextEncoder().encode(TEST_JWT_SECRET)),
+        () =>
+          new SignJWT({})
+            .setProtectedHeader({ alg: 'HS512' })
+            .setSubject(MEMBER)
+            .setExpirationTime('1h')
+            .sign(new TextEncoder().encode(TEST_JWT_SECRET)),
       ],
-      ['without exp', () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(MEMBER).sign(new TextEncoder().encode(TEST_JWT_SECRET))],
-      ['without sub', () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(TEST_JWT_SECRET))],
+      [
+        'without exp',
+        () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(MEMBER).sign(new TextEncoder().encode(TEST_JWT_SECRET)),
+      ],
+      [
+        'without sub',
+        () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(TEST_JWT_SECRET)),
+      ],
     ];
 
     it.each([
@@ -77,23 +92,31 @@ describe.each(DATABASE_KINDS)('access through GraphQL on %s', (kind) => {
       expect(service.statements).toEqual([]);
     });
 
-    it.each(invalidTokens)('refuses a %s token with UNAUTHENTICATED "Invalid or expired token", before any SQL', async (_case, makeToken) => {
-      const token = await makeToken();
-      service.statements.length = 0;
-      const result = await graphql(service.url, GRAPH_QUERY, { token, variables: { slug: 'default' } });
-      expect(result.data).toEqual({ graph: null });
-      expect(result.errors).toHaveLength(1);
-      expect(result.errors![0]!.extensions?.code).toBe('UNAUTHENTICATED');
-      expect(result.errors![0]!.message).toMatch(/^Invalid or expired token/);
-      expect(service.statements).toEqual([]);
-    });
+    it.each(invalidTokens)(
+      'refuses a %s token with UNAUTHENTICATED "Invalid or expired token", before any SQL',
+      async (_case, makeToken) => {
+        const token = await makeToken();
+        service.statements.length = 0;
+        const result = await graphql(service.url, GRAPH_QUERY, { token, variables: { slug: 'default' } });
+        expect(result.data).toEqual({ graph: null });
+        expect(result.errors).toHaveLength(1);
+        expect(result.errors![0]!.extensions?.code).toBe('UNAUTHENTICATED');
+        expect(result.errors![0]!.message).toMatch(/^Invalid or expired token/);
+        expect(service.statements).toEqual([]);
+      },
+    );
 
     it.each(invalidTokens.filter(([name]) => name === 'alg none (unsigned)' || name === 'expired'))(
       'refuses a %s token on _entities too, for every entity',
       async (_case, makeToken) => {
         const result = await graphql(service.url, GRAPH_ENTITIES, {
           token: await makeToken(),
-          variables: { r: [{ __typename: 'Graph', slug: 'default' }, { __typename: 'Graph', id: graphs.member.id }] },
+          variables: {
+            r: [
+              { __typename: 'Graph', slug: 'default' },
+              { __typename: 'Graph', id: graphs.member.id },
+            ],
+          },
         });
         expect(result.data).toEqual({ _entities: [null, null] });
         expect(result.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([
@@ -106,7 +129,10 @@ describe.each(DATABASE_KINDS)('access through GraphQL on %s', (kind) => {
 
   describe('GRAPH_READ on Query.graph', () => {
     it('answers a member', async () => {
-      const result = await graphql(service.url, GRAPH_QUERY, { token: await service.token(MEMBER), variables: { slug: graphs.member.slug } });
+      const result = await graphql(service.url, GRAPH_QUERY, {
+        token: await service.token(MEMBER),
+        variables: { slug: graphs.member.slug },
+      });
       expect(result).toEqual({ data: { graph: { slug: graphs.member.slug, migrations: historyOf('member') } } });
     });
 
@@ -125,7 +151,9 @@ describe.each(DATABASE_KINDS)('access through GraphQL on %s', (kind) => {
       const response = await fetch(`${service.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${await service.token(STRANGER)}` },
-        body: JSON.stringify({ query: `{ private: graph(slug: "private_graph") { slug migrations { id } } shared: graph(slug: "default") { slug } }` }),
+        body: JSON.stringify({
+          query: `{ private: graph(slug: "private_graph") { slug migrations { id } } shared: graph(slug: "default") { slug } }`,
+        }),
       });
       const text = await response.text();
       const result = JSON.parse(text);
@@ -211,7 +239,12 @@ describe.each(DATABASE_KINDS)('access through GraphQL on %s', (kind) => {
     it('answers a superuser for every graph but the deleted one', async () => {
       const result = await graphql(service.url, GRAPH_ENTITIES, {
         token: await service.token(SUPERUSER, { isSuperuser: true }),
-        variables: { r: [{ __typename: 'Graph', id: graphs.private.id }, { __typename: 'Graph', slug: graphs.deleted.slug }] },
+        variables: {
+          r: [
+            { __typename: 'Graph', id: graphs.private.id },
+            { __typename: 'Graph', slug: graphs.deleted.slug },
+          ],
+        },
       });
       expect(result).toEqual({ data: { _entities: [{ slug: graphs.private.slug, migrations: historyOf('private') }, null] } });
     });
@@ -241,7 +274,10 @@ describe.each(DATABASE_KINDS)('access through GraphQL on %s', (kind) => {
         [['_entities', 1], 'FORBIDDEN'],
       ]);
 
-      const asSuperuser = await graphql(service.url, RUN_ENTITIES, { token: await service.token(SUPERUSER, { isSuperuser: true }), variables: { r } });
+      const asSuperuser = await graphql(service.url, RUN_ENTITIES, {
+        token: await service.token(SUPERUSER, { isSuperuser: true }),
+        variables: { r },
+      });
       expect(asSuperuser.errors).toBeUndefined();
       expect(asSuperuser.data?._entities.map((run: { id: string }) => run.id)).toEqual([memberRun, privateRun, sharedRun]);
     });

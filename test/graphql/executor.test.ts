@@ -83,7 +83,14 @@ describe('compiled execution answers as graphql-js does', () => {
       expect(status).toBe(200);
       expect(body).toEqual({
         data: { graph: null },
-        errors: [{ message: 'Internal server error', locations: [{ line: 1, column: 3 }], path: ['graph'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+        errors: [
+          {
+            message: 'Internal server error',
+            locations: [{ line: 1, column: 3 }],
+            path: ['graph'],
+            extensions: { code: 'INTERNAL_SERVER_ERROR' },
+          },
+        ],
       });
     } finally {
       database.query = original;

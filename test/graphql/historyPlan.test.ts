@@ -66,9 +66,15 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
 
   function expectBoundedIndexScan(plan: PlanNode, limit: number, graphs: number) {
     const all = nodes(plan);
-    expect(all.filter((node) => /Sort/.test(node['Node Type'])), 'no Sort node').toEqual([]);
+    expect(
+      all.filter((node) => /Sort/.test(node['Node Type'])),
+      'no Sort node',
+    ).toEqual([]);
     // The graphs of these tests fit one page, which PostgreSQL rightly reads whole; the history must not be.
-    expect(all.filter((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'graph_migration_runs'), 'no Seq Scan of the history').toEqual([]);
+    expect(
+      all.filter((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'graph_migration_runs'),
+      'no Seq Scan of the history',
+    ).toEqual([]);
     const scans = all.filter((node) => /Index/.test(node['Node Type']) && node['Index Name'] === 'ix_graph_migration_runs_history');
     expect(scans).toHaveLength(1);
     const [scan] = scans;
@@ -79,7 +85,9 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
   }
 
   it('reads at most 10 rows of a 100,000-run history for migrations(limit: 10), with no sort', async () => {
-    const { sql, data } = await historyStatement(`query($slug: String!) { graph(slug: $slug) { migrations(limit: 10) { createdAt } } }`, { slug: big.slug });
+    const { sql, data } = await historyStatement(`query($slug: String!) { graph(slug: $slug) { migrations(limit: 10) { createdAt } } }`, {
+      slug: big.slug,
+    });
     expect(data.graph.migrations).toHaveLength(10);
     expect(data.graph.migrations[0].createdAt).toBe('2026-05-31T23:59:59.000000Z');
     // One statement reads the graph, the viewer's membership and the page. It binds the requests as
@@ -98,7 +106,12 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
   it('reads at most `limit` rows per graph when one statement serves several graphs', async () => {
     const { sql, data } = await historyStatement(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on Graph { migrations(limit: 10) { id } } } }`,
-      { r: [{ __typename: 'Graph', id: big.id }, { __typename: 'Graph', slug: medium.slug }] },
+      {
+        r: [
+          { __typename: 'Graph', id: big.id },
+          { __typename: 'Graph', slug: medium.slug },
+        ],
+      },
     );
     expect(data._entities.map((graph: { migrations: unknown[] }) => graph.migrations.length)).toEqual([10, 10]);
     const plan = await explain(sql, [[big.id, null], [null, medium.slug], [10, 10], [null, null], [null, null], MEMBER]);
@@ -106,7 +119,9 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
   });
 
   it('stays an index range scan at the largest page, 500', async () => {
-    const { sql } = await historyStatement(`query($slug: String!) { graph(slug: $slug) { migrations(limit: 500) { id } } }`, { slug: big.slug });
+    const { sql } = await historyStatement(`query($slug: String!) { graph(slug: $slug) { migrations(limit: 500) { id } } }`, {
+      slug: big.slug,
+    });
     const plan = await explain(sql, [[null], [big.slug], [500], [null], [null], MEMBER]);
     expectBoundedIndexScan(plan, 500, 1);
   });

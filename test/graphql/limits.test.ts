@@ -53,7 +53,9 @@ describe('GraphQL operation limits', () => {
 
   it('depth: 5 levels run (fragments followed), 6 are MAX_DEPTH_LIMIT (introspection counted)', async () => {
     expectRuns(
-      await query('{ graph(slug: "default") { ...history } } fragment history on Graph { migrationsConnection(first: 1) { edges { node { id } } } }'),
+      await query(
+        '{ graph(slug: "default") { ...history } } fragment history on Graph { migrationsConnection(first: 1) { edges { node { id } } } }',
+      ),
     );
     const refused = await query('{ __schema { types { fields { type { ofType { name } } } } } }');
     expectRefused(refused, 'MAX_DEPTH_LIMIT');
@@ -70,7 +72,10 @@ describe('GraphQL operation limits', () => {
 
   it('root fields: 3 run, 4 are MAX_ROOT_FIELDS_LIMIT', async () => {
     expectRuns(await query('{ graph(slug: "default") { id } __typename again: __typename }'));
-    expectRefused(await query('{ graph(slug: "default") { id } __typename __schema { __typename } ...root } fragment root on Query { __typename }'), 'MAX_ROOT_FIELDS_LIMIT');
+    expectRefused(
+      await query('{ graph(slug: "default") { id } __typename __schema { __typename } ...root } fragment root on Query { __typename }'),
+      'MAX_ROOT_FIELDS_LIMIT',
+    );
   });
 
   it('cost: counts `limit` (literal, variable or default) on list fields: 52 runs, 53 is COST_ESTIMATED_TOO_EXPENSIVE', async () => {
@@ -86,7 +91,10 @@ describe('GraphQL operation limits', () => {
     expectRefused(await query('{ graph(slug: "default") { migrations { id } } }'), 'COST_ESTIMATED_TOO_EXPENSIVE');
     // A connection's `first` sizes its edges (@listSize sizedFields): 1 + 1 + 25 × (edge 1 + node 1) = 52.
     expectRuns(await query('{ graph(slug: "default") { migrationsConnection(first: 25) { edges { node { id } } } } }'));
-    expectRefused(await query('{ graph(slug: "default") { migrationsConnection(first: 26) { edges { node { id } } } } }'), 'COST_ESTIMATED_TOO_EXPENSIVE');
+    expectRefused(
+      await query('{ graph(slug: "default") { migrationsConnection(first: 26) { edges { node { id } } } } }'),
+      'COST_ESTIMATED_TOO_EXPENSIVE',
+    );
   });
 
   it('size: 600 bytes run, 601 are MAX_QUERY_SIZE_LIMIT (413) before parsing', async () => {

@@ -82,7 +82,10 @@ describe.each(DATABASE_KINDS)('Graph.migrations on %s', (kind) => {
     it('cuts the page in that order inside the database: every limit returns a prefix of the full order', async () => {
       for (let limit = 1; limit <= expected.length; limit++) {
         const page = await history(graph.slug, limit);
-        expect(page.map((run) => run.id), `limit ${limit}`).toEqual(expected.slice(0, limit).map((run) => run.id));
+        expect(
+          page.map((run) => run.id),
+          `limit ${limit}`,
+        ).toEqual(expected.slice(0, limit).map((run) => run.id));
       }
     });
 
@@ -94,7 +97,10 @@ describe.each(DATABASE_KINDS)('Graph.migrations on %s', (kind) => {
       try {
         for (let limit = 1; limit <= expected.length; limit++) {
           const page = await history(graph.slug, limit);
-          expect(page.map((run) => run.id), `limit ${limit}`).toEqual(expected.slice(0, limit).map((run) => run.id));
+          expect(
+            page.map((run) => run.id),
+            `limit ${limit}`,
+          ).toEqual(expected.slice(0, limit).map((run) => run.id));
         }
       } finally {
         await service.prisma.$executeRawUnsafe(`CREATE INDEX ${indexName} ON graph_migration_runs (graph_id, created_at DESC, id DESC)`);
@@ -167,7 +173,10 @@ describe.each(DATABASE_KINDS)('Graph.migrations on %s', (kind) => {
       );
       expect(result.data).toEqual({
         bad: null,
-        good: { slug: hundredFifty.slug, migrations: [{ createdAt: '2026-05-31T23:59:59.000000Z' }, { createdAt: '2026-05-31T23:59:58.000000Z' }] },
+        good: {
+          slug: hundredFifty.slug,
+          migrations: [{ createdAt: '2026-05-31T23:59:59.000000Z' }, { createdAt: '2026-05-31T23:59:58.000000Z' }],
+        },
         tooMany: null,
       });
       expect(result.errors?.map((error) => [error.path, error.extensions?.code])).toEqual(

@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../src/graphql/cursor.js';
 import { DATABASE_KINDS, postgresAvailable } from '../helpers/databases.js';
 import { addMember, insertGraph, insertManyRuns, insertRuns, type GraphFixture } from '../helpers/fixtures.js';
-import { cursorOf, inHistoryOrder, insertGraphWithRuns, microsecondText, micros, newestFirst, plannedHistory, type PlannedRun } from '../helpers/history.js';
+import {
+  cursorOf,
+  inHistoryOrder,
+  insertGraphWithRuns,
+  microsecondText,
+  micros,
+  newestFirst,
+  plannedHistory,
+  type PlannedRun,
+} from '../helpers/history.js';
 import { graphql, startTestService, type TestService } from '../helpers/service.js';
 
 const MEMBER = randomUUID();
@@ -74,7 +83,12 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
     it('holds runs sharing a created_at to the microsecond, and instants a microsecond apart', () => {
       const instants = new Set(walkedOrder.map((run) => run.createdAt));
       expect(instants.size).toBeLessThan(walkedOrder.length / 2);
-      const sameMillisecond = walkedOrder.filter((run, i) => i > 0 && run.createdAt !== walkedOrder[i - 1]!.createdAt && run.createdAt.slice(0, 23) === walkedOrder[i - 1]!.createdAt.slice(0, 23));
+      const sameMillisecond = walkedOrder.filter(
+        (run, i) =>
+          i > 0 &&
+          run.createdAt !== walkedOrder[i - 1]!.createdAt &&
+          run.createdAt.slice(0, 23) === walkedOrder[i - 1]!.createdAt.slice(0, 23),
+      );
       expect(sameMillisecond.length).toBeGreaterThan(100);
     });
 
@@ -99,11 +113,30 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
     it('agrees with migrations(limit) on the same runs', async () => {
       const result = await graphql(
         service.url,
-        `query($slug: String!) { graph(slug: $slug) { migrations(limit: 37) { id createdAt } migrationsConnection(first: 37) { edges { node { id createdAt } } } } }`,
+        `
+          query ($slug: String!) {
+            graph(slug: $slug) {
+              migrations(limit: 37) {
+                id
+                createdAt
+              }
+              migrationsConnection(first: 37) {
+                edges {
+                  node {
+                    id
+                    createdAt
+                  }
+                }
+              }
+            }
+          }
+        `,
         { token, variables: { slug: walked.slug } },
       );
       expect(result.errors).toBeUndefined();
-      expect(result.data.graph.migrationsConnection.edges.map((edge: { node: PlannedRun }) => edge.node)).toEqual(result.data.graph.migrations);
+      expect(result.data.graph.migrationsConnection.edges.map((edge: { node: PlannedRun }) => edge.node)).toEqual(
+        result.data.graph.migrations,
+      );
       expect(result.data.graph.migrations).toEqual(walkedOrder.slice(0, 37));
     });
 
@@ -126,7 +159,11 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
         // page's last run on both sides of its id, where an off-by-one or a lost microsecond would show.
         const end = current.edges.at(-1)!.node;
         const sameInstant = [randomUUID(), randomUUID()].map((id) => ({ id, createdAt: end.createdAt }));
-        const runs = [{ id: randomUUID(), createdAt: microsecondText((newest += 1)) }, { id: randomUUID(), createdAt: microsecondText((oldest -= 1)) }, ...sameInstant];
+        const runs = [
+          { id: randomUUID(), createdAt: microsecondText((newest += 1)) },
+          { id: randomUUID(), createdAt: microsecondText((oldest -= 1)) },
+          ...sameInstant,
+        ];
         added.push(...runs);
         await insertRuns(service.prisma, graph.id, runs);
       });
@@ -152,7 +189,8 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
       expect(cursorPayload(cursor)).toEqual({ v: 1, t: walkedOrder[2]!.createdAt, i: walkedOrder[2]!.id });
     });
 
-    const payload = (overrides: Record<string, unknown>) => cursorOf({ v: 1, t: '2026-05-31T23:59:59.999999Z', i: randomUUID(), ...overrides });
+    const payload = (overrides: Record<string, unknown>) =>
+      cursorOf({ v: 1, t: '2026-05-31T23:59:59.999999Z', i: randomUUID(), ...overrides });
     const refused: [string, () => string][] = [
       ['empty', () => ''],
       ['not base64url', () => 'not a cursor!'],
@@ -239,13 +277,34 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
       const graph = await graphWithRuns('never_migrated', []);
       const result = await graphql(
         service.url,
-        `query($slug: String!) { graph(slug: $slug) { migrationsConnection { totalCount edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`,
+        `
+          query ($slug: String!) {
+            graph(slug: $slug) {
+              migrationsConnection {
+                totalCount
+                edges {
+                  cursor
+                }
+                pageInfo {
+                  hasNextPage
+                  hasPreviousPage
+                  startCursor
+                  endCursor
+                }
+              }
+            }
+          }
+        `,
         { token, variables: { slug: graph.slug } },
       );
       expect(result).toEqual({
         data: {
           graph: {
-            migrationsConnection: { totalCount: 0, edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } },
+            migrationsConnection: {
+              totalCount: 0,
+              edges: [],
+              pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+            },
           },
         },
       });
@@ -283,7 +342,9 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
     }`;
     const WITH_TOTAL = ENTITIES.replace('pageInfo { hasNextPage } }', 'pageInfo { hasNextPage } totalCount }');
     const representations = (n: number) =>
-      graphs.slice(0, n).map(({ graph }, i) => (i % 2 === 0 ? { __typename: 'Graph', id: graph.id } : { __typename: 'Graph', slug: graph.slug }));
+      graphs
+        .slice(0, n)
+        .map(({ graph }, i) => (i % 2 === 0 ? { __typename: 'Graph', id: graph.id } : { __typename: 'Graph', slug: graph.slug }));
     const position = { createdAt: '2026-02-28T23:59:59.000000Z', id: 'ffffffff-ffff-4fff-bfff-ffffffffffff' };
 
     const counts = new Map<number, number>();
@@ -297,7 +358,12 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
             id: graph.id,
             newest: order.slice(0, 2).map(({ id }) => ({ id })),
             head: { edges: order.slice(0, 3).map(({ id }) => ({ node: { id } })), pageInfo: { hasNextPage: order.length > 3 } },
-            tail: { edges: order.filter((run) => newestFirst(run, position) > 0).slice(0, 4).map(({ id }) => ({ node: { id } })) },
+            tail: {
+              edges: order
+                .filter((run) => newestFirst(run, position) > 0)
+                .slice(0, 4)
+                .map(({ id }) => ({ node: { id } })),
+            },
           })),
         );
         expect(statements.filter(isHistory)).toHaveLength(1);
@@ -314,7 +380,9 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
 
     it.each([1, 40])('totalCount for %i graphs costs exactly one more statement, a grouped count', async (n) => {
       const { data, statements } = await measured(WITH_TOTAL, { r: representations(n), after: encodeCursor(position) });
-      expect(data._entities.map((graph: { head: { totalCount: number } }) => graph.head.totalCount)).toEqual(graphs.slice(0, n).map(({ order }) => order.length));
+      expect(data._entities.map((graph: { head: { totalCount: number } }) => graph.head.totalCount)).toEqual(
+        graphs.slice(0, n).map(({ order }) => order.length),
+      );
       expect(statements.filter(isCount)).toHaveLength(1);
       expect(statements.filter(isCount)[0]).toMatch(/GROUP BY/i);
       expect(statements.filter(isHistory)).toHaveLength(1);
@@ -322,9 +390,12 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
     });
 
     it('totalCount counts the whole history, not the page', async () => {
-      const { data } = await measured(`query($slug: String!) { graph(slug: $slug) { migrationsConnection(first: 1) { totalCount edges { cursor } } } }`, {
-        slug: walked.slug,
-      });
+      const { data } = await measured(
+        `query($slug: String!) { graph(slug: $slug) { migrationsConnection(first: 1) { totalCount edges { cursor } } } }`,
+        {
+          slug: walked.slug,
+        },
+      );
       expect(data.graph.migrationsConnection.totalCount).toBe(2_500);
       expect(data.graph.migrationsConnection.edges).toHaveLength(1);
     });
@@ -382,10 +453,31 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
   /** The page and the one statement it cost (graph, membership and page together). */
   async function pageStatement(after: string | null) {
     service.statements.length = 0;
-    const result = await graphql(service.url, `query($after: String) { graph(slug: "long_history") { migrationsConnection(first: 100, after: $after) { edges { node { id createdAt } } pageInfo { hasNextPage endCursor } } } }`, {
-      token,
-      variables: { after },
-    });
+    const result = await graphql(
+      service.url,
+      `
+        query ($after: String) {
+          graph(slug: "long_history") {
+            migrationsConnection(first: 100, after: $after) {
+              edges {
+                node {
+                  id
+                  createdAt
+                }
+              }
+              pageInfo {
+                hasNextPage
+                endCursor
+              }
+            }
+          }
+        }
+      `,
+      {
+        token,
+        variables: { after },
+      },
+    );
     expect(result.errors).toBeUndefined();
     expect(service.statements).toHaveLength(1);
     expect(service.statements[0]).toMatch(/\bgraph_migration_runs\b/);
@@ -396,13 +488,22 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
     const params = [[null], [graph.slug], [101], [after?.createdAt ?? null], [after?.id ?? null], MEMBER];
     const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, params);
     const text = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
-    return { plan: nodes((rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan), text: text.rows.map((row) => row['QUERY PLAN']).join('\n') };
+    return {
+      plan: nodes((rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan),
+      text: text.rows.map((row) => row['QUERY PLAN']).join('\n'),
+    };
   }
 
   function historyScan(plan: PlanNode[]): PlanNode {
-    expect(plan.filter((node) => /Sort/.test(node['Node Type'])), 'no Sort node').toEqual([]);
+    expect(
+      plan.filter((node) => /Sort/.test(node['Node Type'])),
+      'no Sort node',
+    ).toEqual([]);
     // The graphs of this test fit one page, which PostgreSQL rightly reads whole; the history must not be.
-    expect(plan.filter((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'graph_migration_runs'), 'no Seq Scan of the history').toEqual([]);
+    expect(
+      plan.filter((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'graph_migration_runs'),
+      'no Seq Scan of the history',
+    ).toEqual([]);
     const scans = plan.filter((node) => node['Index Name'] === 'ix_graph_migration_runs_history');
     expect(scans).toHaveLength(1);
     const scan = scans[0]!;

@@ -15,7 +15,7 @@ directive @listSize(slicingArguments: [String!], sizedFields: [String!], require
 directive @shareable on OBJECT
 ${sdl}`);
 
-  it.each(['DateTime', 'UUID'])('introspection describes the %s scalar with schema.graphql\'s text', (name) => {
+  it.each(['DateTime', 'UUID'])("introspection describes the %s scalar with schema.graphql's text", (name) => {
     const expected = source.getType(name)!.description;
     expect(expected).toBeTruthy();
     const result = graphqlSync({ schema, source: `{ __type(name: "${name}") { description } }` });

@@ -71,7 +71,9 @@ describe.each(DATABASE_KINDS)('statements per request on %s', (kind) => {
         { token: memberToken, variables: { after: null } },
       );
       expect(result.errors).toBeUndefined();
-      expect(result.data.graph.migrationsConnection.edges.map((edge: { node: { id: string } }) => edge.node.id)).toEqual(graphs[7]!.runIds.slice(0, 2));
+      expect(result.data.graph.migrationsConnection.edges.map((edge: { node: { id: string } }) => edge.node.id)).toEqual(
+        graphs[7]!.runIds.slice(0, 2),
+      );
       expect(result.data.graph.migrationsConnection.pageInfo.hasNextPage).toBe(true);
       expect(statements).toHaveLength(1);
     });
@@ -89,13 +91,17 @@ describe.each(DATABASE_KINDS)('statements per request on %s', (kind) => {
   describe('_entities', () => {
     /** The first n graphs, referred to alternately by id and by slug. */
     function representations(n: number) {
-      return graphs.slice(0, n).map((graph, i) => (i % 2 === 0 ? { __typename: 'Graph', id: graph.id } : { __typename: 'Graph', slug: graph.slug }));
+      return graphs
+        .slice(0, n)
+        .map((graph, i) => (i % 2 === 0 ? { __typename: 'Graph', id: graph.id } : { __typename: 'Graph', slug: graph.slug }));
     }
 
     it.each([1, 50, 200])('with %i Graph representations costs 1 statement and gives each graph its own runs', async (n) => {
       const { result, statements } = await measured(ENTITIES, { token: memberToken, variables: { r: representations(n) } });
       expect(result.errors).toBeUndefined();
-      expect(result.data._entities).toEqual(graphs.slice(0, n).map((graph) => ({ id: graph.id, migrations: graph.runIds.slice(0, 5).map((id) => ({ id })) })));
+      expect(result.data._entities).toEqual(
+        graphs.slice(0, n).map((graph) => ({ id: graph.id, migrations: graph.runIds.slice(0, 5).map((id) => ({ id })) })),
+      );
       expect(statements).toHaveLength(1);
     });
 
@@ -103,7 +109,13 @@ describe.each(DATABASE_KINDS)('statements per request on %s', (kind) => {
       const graph = graphs[5]!;
       const { result, statements } = await measured(ENTITIES, {
         token: memberToken,
-        variables: { r: [{ __typename: 'Graph', id: graph.id }, { __typename: 'Graph', slug: graph.slug }, { __typename: 'Graph', id: graph.id.toUpperCase() }] },
+        variables: {
+          r: [
+            { __typename: 'Graph', id: graph.id },
+            { __typename: 'Graph', slug: graph.slug },
+            { __typename: 'Graph', id: graph.id.toUpperCase() },
+          ],
+        },
       });
       expect(result.errors).toBeUndefined();
       const expected = { id: graph.id, migrations: graph.runIds.map((id) => ({ id })) };

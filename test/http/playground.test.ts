@@ -55,39 +55,55 @@ describe('GraphQL playground', () => {
     expect(await response.json()).toEqual({ data: { __typename: 'Query' } });
   });
 
-  it.skipIf(!hasChromium)('runs the default query in Chromium and shows the demo runs, all over loopback', async () => {
-    let browser: Browser | undefined;
-    try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-      });
-      const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-      const requested: string[] = [];
-      page.on('request', (request) => requested.push(request.url()));
-      await page.goto(`${service.url}/graphql`);
-      await page.locator('.graphiql-execute-button').click({ timeout: 30_000 });
-      const result = page.locator('.result-window');
-      await expect.poll(() => result.innerText(), { timeout: 30_000 }).toContain('drop_legacy_labels');
-      const text = await result.innerText();
-      expect(text).toContain('"status": "pending"');
-      expect(text).toContain('2026-05-06T11:00:00.000001Z');
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: path.join(ARTIFACTS, 'playground.png') });
+  it.skipIf(!hasChromium)(
+    'runs the default query in Chromium and shows the demo runs, all over loopback',
+    async () => {
+      let browser: Browser | undefined;
+      try {
+        browser = await chromium.launch({
+          executablePath: CHROMIUM,
+          args: [
+            '--headless',
+            '--no-sandbox',
+            '--disable-gpu',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+            '--no-first-run',
+            '--disable-quic',
+          ],
+        });
+        const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+        const requested: string[] = [];
+        page.on('request', (request) => requested.push(request.url()));
+        await page.goto(`${service.url}/graphql`);
+        await page.locator('.graphiql-execute-button').click({ timeout: 30_000 });
+        const result = page.locator('.result-window');
+        await expect.poll(() => result.innerText(), { timeout: 30_000 }).toContain('drop_legacy_labels');
+        const text = await result.innerText();
+        expect(text).toContain('"status": "pending"');
+        expect(text).toContain('2026-05-06T11:00:00.000001Z');
+        mkdirSync(ARTIFACTS, { recursive: true });
+        await page.screenshot({ path: path.join(ARTIFACTS, 'playground.png') });
 
-      const origin = new URL(service.url).origin;
-      const outside = requested.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:'));
-      expect(outside).toEqual([]);
-      expect(requested.some((url) => url === `${origin}/graphql`)).toBe(true);
-    } finally {
-      await browser?.close();
-    }
-  }, 90_000);
+        const origin = new URL(service.url).origin;
+        const outside = requested.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:'));
+        expect(outside).toEqual([]);
+        expect(requested.some((url) => url === `${origin}/graphql`)).toBe(true);
+      } finally {
+        await browser?.close();
+      }
+    },
+    90_000,
+  );
 });
 
 describe('GraphQL playground in production', () => {
   it('is off by default', async () => {
-    const { service, dataDir } = await startEmbedded({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'production-secret-of-at-least-32-characters' });
+    const { service, dataDir } = await startEmbedded({
+      NODE_ENV: 'production',
+      AUTH_JWT_SECRET: 'production-secret-of-at-least-32-characters',
+    });
     try {
       const response = await fetch(`${service.url}/graphql`, { headers: { accept: 'text/html' } });
       expect(response.headers.get('content-type') ?? '').not.toMatch(/^text\/html/);

@@ -128,7 +128,8 @@ describe('random input at both doors (PGlite)', () => {
     );
     console.log(`REST fuzz: answers by status ${JSON.stringify(Object.fromEntries(seen))}`);
     // The generators reach every branch, not just the first check.
-    for (const status of REST_STATUSES) expect(seen.get(status) ?? 0, `status ${status} never produced: ${JSON.stringify([...seen])}`).toBeGreaterThan(0);
+    for (const status of REST_STATUSES)
+      expect(seen.get(status) ?? 0, `status ${status} never produced: ${JSON.stringify([...seen])}`).toBeGreaterThan(0);
   });
 
   it('GraphQL: random variable values give a well-formed response, never an internal error', { timeout: 600_000 }, async () => {
@@ -136,8 +137,19 @@ describe('random input at both doors (PGlite)', () => {
       query Fuzz($slug: String!, $limit: Int, $first: Int, $after: String) {
         graph(slug: $slug) {
           id
-          migrations(limit: $limit) { id status createdAt }
-          migrationsConnection(first: $first, after: $after) { edges { cursor } pageInfo { hasNextPage } }
+          migrations(limit: $limit) {
+            id
+            status
+            createdAt
+          }
+          migrationsConnection(first: $first, after: $after) {
+            edges {
+              cursor
+            }
+            pageInfo {
+              hasNextPage
+            }
+          }
         }
       }
     `;

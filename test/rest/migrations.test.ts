@@ -90,14 +90,18 @@ describe.each(DATABASE_KINDS)('REST migrations on %s', (kind) => {
       expect(answer.status).toBe(200);
       expect(answer.body).toHaveLength(100);
       // insertManyRuns numbers runs 1 (newest) .. n (oldest).
-      expect(answer.body.map((run: { migration_id: string }) => run.migration_id)).toEqual(Array.from({ length: 100 }, (_, i) => `bulk_${i + 1}`));
+      expect(answer.body.map((run: { migration_id: string }) => run.migration_id)).toEqual(
+        Array.from({ length: 100 }, (_, i) => `bulk_${i + 1}`),
+      );
     });
 
     it('accepts limit=500, the maximum, and returns the newest 500 of 600', async () => {
       const answer = await get(url, MIGRATIONS('bulk_600', '?limit=500'), { token: memberToken });
       expect(answer.status).toBe(200);
       expect(answer.body).toHaveLength(500);
-      expect(answer.body.map((run: { migration_id: string }) => run.migration_id)).toEqual(Array.from({ length: 500 }, (_, i) => `bulk_${i + 1}`));
+      expect(answer.body.map((run: { migration_id: string }) => run.migration_id)).toEqual(
+        Array.from({ length: 500 }, (_, i) => `bulk_${i + 1}`),
+      );
     });
 
     it('accepts limit=1, the minimum', async () => {
@@ -119,7 +123,7 @@ describe.each(DATABASE_KINDS)('REST migrations on %s', (kind) => {
     });
   });
 
-  describe('422 for an invalid limit, in FastAPI\'s exact shape', () => {
+  describe("422 for an invalid limit, in FastAPI's exact shape", () => {
     it.each([
       ['0', limitError('greater_than_equal', '0')],
       ['501', limitError('less_than_equal', '501')],
@@ -282,7 +286,7 @@ describe.each(DATABASE_KINDS)('REST migrations on %s', (kind) => {
       };
     });
 
-    it('has every key, in the contract\'s order, with null for absent values', async () => {
+    it("has every key, in the contract's order, with null for absent values", async () => {
       const answer = await get(url, MIGRATIONS('shapes'), { token: memberToken });
       expect(answer.status).toBe(200);
       expect(answer.body).toStrictEqual([
@@ -358,7 +362,14 @@ describe.each(DATABASE_KINDS)('REST migrations on %s', (kind) => {
 
     it('holds the same rows in the same order as the GraphQL answer for the same graph and limit', async () => {
       const query = `query ($slug: String!, $limit: Int!) { graph(slug: $slug) { migrations(limit: $limit) { ${RUN_FIELDS} } } }`;
-      for (const [slug, limit] of [['tie_break', 3], ['tie_break', 100], ['bulk_150', 100], ['bulk_600', 500], ['shapes', 10], ['never_migrated', 5]] as const) {
+      for (const [slug, limit] of [
+        ['tie_break', 3],
+        ['tie_break', 100],
+        ['bulk_150', 100],
+        ['bulk_600', 500],
+        ['shapes', 10],
+        ['never_migrated', 5],
+      ] as const) {
         const rest = await get(url, MIGRATIONS(slug, `?limit=${limit}`), { token: memberToken });
         const viaGraphQL = await graphql(url, query, { token: memberToken, variables: { slug, limit } });
         expect(viaGraphQL.errors).toBeUndefined();

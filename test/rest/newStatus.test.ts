@@ -84,6 +84,8 @@ describe.each(DATABASE_KINDS)('a status added by a later migration, on %s', (kin
 
   it('is still refused by the database when it is not in the CHECK set', async () => {
     const graph = await insertGraph(service!.database.prisma, { slug: 'unknown_states' });
-    await expect(insertRun(service!.database.prisma, graph.id, { createdAt: '2026-08-01T00:00:00Z', status: 'exploded' })).rejects.toThrow();
+    await expect(
+      insertRun(service!.database.prisma, graph.id, { createdAt: '2026-08-01T00:00:00Z', status: 'exploded' }),
+    ).rejects.toThrow();
   });
 });

@@ -26,7 +26,8 @@ function createValidator(document: unknown) {
     `${DOCUMENT_ID}#/${segments.map((segment) => encodeURIComponent(segment.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/')}`;
   const responseSchema = (path: string, status: string) =>
     ajv.compile({ $ref: pointer('paths', path, 'get', 'responses', status, 'content', 'application/json', 'schema') });
-  const parameterSchema = (path: string, index: number) => ajv.compile({ $ref: pointer('paths', path, 'get', 'parameters', String(index), 'schema') });
+  const parameterSchema = (path: string, index: number) =>
+    ajv.compile({ $ref: pointer('paths', path, 'get', 'parameters', String(index), 'schema') });
   return {
     responseSchema,
     parameterSchema,
@@ -50,14 +51,25 @@ describe('the OpenAPI document', () => {
   it('compiles under Ajv strict mode, every $ref resolving inside the document', () => {
     const validator = createValidator(OPENAPI_DOCUMENT);
     for (const [path, item] of Object.entries(OPENAPI_DOCUMENT.paths)) {
-      for (const status of Object.keys(item.get.responses)) expect(() => validator.responseSchema(path, status), `${path} ${status}`).not.toThrow();
-      for (const index of (item.get.parameters ?? []).keys()) expect(() => validator.parameterSchema(path, index), `${path} #${index}`).not.toThrow();
+      for (const status of Object.keys(item.get.responses))
+        expect(() => validator.responseSchema(path, status), `${path} ${status}`).not.toThrow();
+      for (const index of (item.get.parameters ?? []).keys())
+        expect(() => validator.parameterSchema(path, index), `${path} #${index}`).not.toThrow();
     }
     // And the schemas hold what they should: a valid item passes, one without a key or with an extra key does not.
     const items = validator.responseSchema(MIGRATIONS_PATH, '200');
     const item = {
-      id: randomUUID(), graph_id: randomUUID(), from_version: 1, to_version: 2, migration_id: 'm', status: 'some_future_state',
-      started_at: null, finished_at: '2026-01-01T00:00:00.000000Z', error: null, workflow_run_id: null, created_at: '2026-01-01T00:00:00.123456Z',
+      id: randomUUID(),
+      graph_id: randomUUID(),
+      from_version: 1,
+      to_version: 2,
+      migration_id: 'm',
+      status: 'some_future_state',
+      started_at: null,
+      finished_at: '2026-01-01T00:00:00.000000Z',
+      error: null,
+      workflow_run_id: null,
+      created_at: '2026-01-01T00:00:00.123456Z',
     };
     expect(items([item])).toBe(true);
     const { error: _dropped, ...missingKey } = item;
@@ -70,17 +82,26 @@ describe('the OpenAPI document', () => {
   it('declares limit 1..500 with default 100, the optional cursor, and the slug path parameter', () => {
     expect(operation.parameters).toEqual([
       expect.objectContaining({ name: 'slug', in: 'path', required: true, schema: expect.objectContaining({ type: 'string' }) }),
-      expect.objectContaining({ name: 'limit', in: 'query', required: false, schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 500, default: 100 }) }),
+      expect.objectContaining({
+        name: 'limit',
+        in: 'query',
+        required: false,
+        schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 500, default: 100 }),
+      }),
       expect.objectContaining({ name: 'cursor', in: 'query', required: false, schema: expect.objectContaining({ type: 'string' }) }),
     ]);
   });
 
   it('documents the Link header of a page that has a next one', () => {
-    expect(operation.responses['200']!.headers).toEqual({ Link: expect.objectContaining({ schema: expect.objectContaining({ type: 'string' }) }) });
+    expect(operation.responses['200']!.headers).toEqual({
+      Link: expect.objectContaining({ schema: expect.objectContaining({ type: 'string' }) }),
+    });
   });
 
   it('requires a bearer token on the history and none on health and readiness', () => {
-    expect(OPENAPI_DOCUMENT.components.securitySchemes).toEqual({ HTTPBearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }) });
+    expect(OPENAPI_DOCUMENT.components.securitySchemes).toEqual({
+      HTTPBearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    });
     expect(operation.security).toEqual([{ HTTPBearer: [] }]);
     expect(OPENAPI_DOCUMENT.paths['/healthz']!.get.security).toEqual([]);
     expect(OPENAPI_DOCUMENT.paths['/readyz']!.get.security).toEqual([]);
@@ -94,7 +115,9 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(run.properties!)).toEqual(CONTRACT_KEYS);
     expect(run.required).toEqual(CONTRACT_KEYS);
     expect(run.additionalProperties).toBe(false);
-    const nullable = Object.entries(run.properties!).filter(([, schema]) => Array.isArray(schema.type)).map(([key]) => key);
+    const nullable = Object.entries(run.properties!)
+      .filter(([, schema]) => Array.isArray(schema.type))
+      .map(([key]) => key);
     expect(nullable).toEqual(['started_at', 'finished_at', 'error', 'workflow_run_id']);
     for (const key of nullable) expect(run.properties![key]!.type).toEqual([expect.any(String), 'null']);
     for (const key of ['started_at', 'finished_at', 'created_at']) expect(run.properties![key]!.format).toBe('date-time');

@@ -6,7 +6,15 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { insertGraph, insertRuns, type GraphFixture } from '../helpers/fixtures.js';
-import { cursorOf, inHistoryOrder, insertGraphWithRuns, microsecondText, micros, plannedHistory, type PlannedRun } from '../helpers/history.js';
+import {
+  cursorOf,
+  inHistoryOrder,
+  insertGraphWithRuns,
+  microsecondText,
+  micros,
+  plannedHistory,
+  type PlannedRun,
+} from '../helpers/history.js';
 import { graphql, startTestService, type TestService } from '../helpers/service.js';
 import { CONTRACT_KEYS, MIGRATIONS, RUN_FIELDS, get, limitError, snakeCaseKeys } from './support.js';
 
@@ -24,7 +32,6 @@ const cursorError = (input: string, what: string) => ({
   input,
   ctx: { error: {} },
 });
-
 
 describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
   let service: TestService;
@@ -45,7 +52,7 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
   /** Follows Link headers from `path` to the last page; checks every answer on the way. */
   async function walk(path: string, limit: number, between?: (page: PlannedRun[]) => Promise<void>): Promise<PlannedRun[]> {
     const visited: PlannedRun[] = [];
-    for (let next: string | null = path; next !== null; ) {
+    for (let next: string | null = path; next !== null;) {
       const answer = await get(service.url, next, { token: memberToken });
       expect(answer.status).toBe(200);
       expect(Array.isArray(answer.body)).toBe(true);
@@ -102,10 +109,14 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
       expect(answer.status).toBe(200);
       expect(answer.text.startsWith('[{"id":')).toBe(true);
       for (const item of answer.body) expect(Object.keys(item)).toEqual([...CONTRACT_KEYS]);
-      const viaGraphQL = await graphql(service.url, `query($slug: String!) { graph(slug: $slug) { migrations(limit: 3) { ${RUN_FIELDS} } } }`, {
-        token: memberToken,
-        variables: { slug: walked.slug },
-      });
+      const viaGraphQL = await graphql(
+        service.url,
+        `query($slug: String!) { graph(slug: $slug) { migrations(limit: 3) { ${RUN_FIELDS} } } }`,
+        {
+          token: memberToken,
+          variables: { slug: walked.slug },
+        },
+      );
       expect(answer.body).toEqual(viaGraphQL.data.graph.migrations.map(snakeCaseKeys));
     });
 
@@ -146,12 +157,18 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
 
     it('answers [] without a Link for a cursor past the oldest run, and for a graph that never migrated', async () => {
       const oldest = walkedOrder.at(-1)!;
-      const past = await get(service.url, MIGRATIONS(walked.slug, `?cursor=${cursorOf({ v: 1, t: oldest.createdAt, i: oldest.id })}`), { token: memberToken });
+      const past = await get(service.url, MIGRATIONS(walked.slug, `?cursor=${cursorOf({ v: 1, t: oldest.createdAt, i: oldest.id })}`), {
+        token: memberToken,
+      });
       expect(past.status).toBe(200);
       expect(past.text).toBe('[]');
       expect(past.headers.get('link')).toBeNull();
       await graphWithRuns('never_migrated', []);
-      const empty = await get(service.url, MIGRATIONS('never_migrated', `?cursor=${cursorOf({ v: 1, t: oldest.createdAt, i: oldest.id })}`), { token: memberToken });
+      const empty = await get(
+        service.url,
+        MIGRATIONS('never_migrated', `?cursor=${cursorOf({ v: 1, t: oldest.createdAt, i: oldest.id })}`),
+        { token: memberToken },
+      );
       expect(empty.text).toBe('[]');
     });
 
@@ -169,11 +186,19 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
         });
       // Whatever the client claims the host is, the link is this service's path (RFC 8288 allows a
       // relative link; the client resolves it against the URL it called).
-      const claims: Record<string, string>[] = [{ host: 'evil.example' }, { host: 'graphs.example.com:8443', 'x-forwarded-proto': 'https' }, { host: 'evil.example>; rel="next", <http://x' }];
+      const claims: Record<string, string>[] = [
+        { host: 'evil.example' },
+        { host: 'graphs.example.com:8443', 'x-forwarded-proto': 'https' },
+        { host: 'evil.example>; rel="next", <http://x' },
+      ];
       for (const headers of claims) {
-        expect(await raw(headers), JSON.stringify(headers)).toMatch(/^<\/api\/v1\/graphs\/walked\/migrations\?limit=1&cursor=[A-Za-z0-9_-]+>; rel="next"$/);
+        expect(await raw(headers), JSON.stringify(headers)).toMatch(
+          /^<\/api\/v1\/graphs\/walked\/migrations\?limit=1&cursor=[A-Za-z0-9_-]+>; rel="next"$/,
+        );
       }
-      expect(await raw({ host: 'graphs.example.com' }, `/api/v1/graphs/${walked.slug}/migrations/?limit=1`)).toMatch(/^<\/api\/v1\/graphs\/walked\/migrations\/\?limit=1&cursor=/);
+      expect(await raw({ host: 'graphs.example.com' }, `/api/v1/graphs/${walked.slug}/migrations/?limit=1`)).toMatch(
+        /^<\/api\/v1\/graphs\/walked\/migrations\/\?limit=1&cursor=/,
+      );
     });
 
     it('builds an absolute link from PUBLIC_BASE_URL, path prefix included, whatever the Host header says', async () => {
@@ -184,7 +209,9 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
           headers: { authorization: `Bearer ${await behindGateway.token(MEMBER)}` },
         });
         expect(response.status).toBe(200);
-        expect(response.headers.get('link')).toMatch(/^<https:\/\/api\.example\.com\/history\/api\/v1\/graphs\/prefixed\/migrations\?limit=1&cursor=[A-Za-z0-9_-]+>; rel="next"$/);
+        expect(response.headers.get('link')).toMatch(
+          /^<https:\/\/api\.example\.com\/history\/api\/v1\/graphs\/prefixed\/migrations\?limit=1&cursor=[A-Za-z0-9_-]+>; rel="next"$/,
+        );
       } finally {
         await behindGateway.close();
       }
@@ -192,9 +219,13 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
 
     it('uses the last of repeated cursor parameters, as Starlette does', async () => {
       const third = walkedOrder[2]!;
-      const answer = await get(service.url, MIGRATIONS(walked.slug, `?limit=2&cursor=garbage&cursor=${cursorOf({ v: 1, t: third.createdAt, i: third.id })}`), {
-        token: memberToken,
-      });
+      const answer = await get(
+        service.url,
+        MIGRATIONS(walked.slug, `?limit=2&cursor=garbage&cursor=${cursorOf({ v: 1, t: third.createdAt, i: third.id })}`),
+        {
+          token: memberToken,
+        },
+      );
       expect(answer.status).toBe(200);
       expect(answer.body.map((item: { id: string }) => item.id)).toEqual(walkedOrder.slice(3, 5).map((run) => run.id));
     });
@@ -206,11 +237,15 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
       ['not base64url', 'not*base64', 'it is not base64url text'],
       ['not JSON', Buffer.from('hello').toString('base64url'), 'its payload is not JSON'],
       ['of version 2', cursorOf({ v: 2, t: '2026-05-31T23:59:59.999999Z', i: randomUUID() }), 'version 2 is not supported (expected 1)'],
-      ['with a millisecond timestamp', cursorOf({ v: 1, t: '2026-05-31T23:59:59.999Z', i: randomUUID() }), 'its timestamp is not RFC 3339 UTC with microseconds'],
+      [
+        'with a millisecond timestamp',
+        cursorOf({ v: 1, t: '2026-05-31T23:59:59.999Z', i: randomUUID() }),
+        'its timestamp is not RFC 3339 UTC with microseconds',
+      ],
       ['with an id that is not a UUID', cursorOf({ v: 1, t: '2026-05-31T23:59:59.999999Z', i: '42' }), 'its id is not a UUID'],
     ];
 
-    it.each(refused)('is a 422 in FastAPI\'s shape when %s', async (_what, cursor, what) => {
+    it.each(refused)("is a 422 in FastAPI's shape when %s", async (_what, cursor, what) => {
       const answer = await get(service.url, MIGRATIONS(walked.slug, `?cursor=${encodeURIComponent(cursor)}`), { token: memberToken });
       expect(answer.status).toBe(422);
       expect(answer.headers.get('content-type')).toBe('application/json');
@@ -229,7 +264,9 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
     it('is reported after a bad limit, both in one 422, in the order of the parameters', async () => {
       const answer = await get(service.url, MIGRATIONS(walked.slug, '?cursor=x&limit=0'), { token: memberToken });
       expect(answer.status).toBe(422);
-      expect(answer.body).toEqual({ detail: [limitError('greater_than_equal', '0').detail[0], cursorError('x', 'it is not base64url text')] });
+      expect(answer.body).toEqual({
+        detail: [limitError('greater_than_equal', '0').detail[0], cursorError('x', 'it is not base64url text')],
+      });
     });
 
     it.each([
