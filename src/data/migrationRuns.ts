@@ -43,7 +43,7 @@ export interface HistoryKey extends HistoryPage {
 }
 
 /** A MigrationRunRecord's columns, from the history page `r`. */
-export const RUN_COLUMNS = Prisma.sql`
+const RUN_COLUMNS = Prisma.sql`
   r.id::text AS id, r.graph_id::text AS "graphId", r.from_version AS "fromVersion",
   r.to_version AS "toVersion", r.migration_id AS "migrationId", r.status,
   ${utcTimestamp('r.started_at')} AS "startedAt", ${utcTimestamp('r.finished_at')} AS "finishedAt",
