@@ -20,7 +20,7 @@ export function outOfRange(argumentName: string, value: number, min: number, max
   });
 }
 
-/** `reason` says what is wrong with the cursor and how to fix it (src/graphql/cursor.ts). */
+/** `reason` says what is wrong with the cursor and how to fix it (src/data/cursor.ts). */
 export function invalidCursor(argumentName: string, reason: string): GraphQLError {
   return new GraphQLError(`Argument "${argumentName}": ${reason}`, { extensions: { code: 'BAD_USER_INPUT', argumentName } });
 }

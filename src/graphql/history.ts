@@ -5,7 +5,7 @@ import { getArgumentValues, type FieldNode, type GraphQLObjectType, type GraphQL
 import { collectSubfields } from 'graphql/execution/collectFields.js';
 import { HISTORY_LIMIT, type HistoryPage, type HistoryPosition } from '../data/migrationRuns.js';
 import type { Context } from './context.js';
-import { decodeCursor } from './cursor.js';
+import { decodeCursor } from '../data/cursor.js';
 import { invalidCursor, outOfRange } from './errors.js';
 import type { MigrationRunPage } from './resolvers/GraphMigrationRunConnection.js';
 

@@ -2,7 +2,7 @@
 // HISTORY_LIMIT and error texts from ERROR_DETAIL, so the document cannot drift from the code
 // that enforces them; test/rest/openapi.test.ts validates real responses against it.
 import { HISTORY_LIMIT } from '../data/migrationRuns.js';
-import { decodeCursor, encodeCursor } from '../graphql/cursor.js';
+import { decodeCursor, encodeCursor } from '../data/cursor.js';
 import { ERROR_DETAIL } from '../rest/migrations.js';
 
 /** A JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1), as far as this document uses it. */

@@ -9,7 +9,7 @@ import { HISTORY_LIMIT, type MigrationRunRecord } from '../data/migrationRuns.js
 import { RETRY_AFTER_SECONDS } from '../db/errors.js';
 import { readableGraph } from '../graphql/access.js';
 import type { Context } from '../graphql/context.js';
-import { decodeCursor, encodeCursor } from '../graphql/cursor.js';
+import { decodeCursor, encodeCursor } from '../data/cursor.js';
 import { connectionPage, loadConnection } from '../graphql/history.js';
 
 export interface RestResponse {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor } from '../../src/graphql/cursor.js';
+import { decodeCursor, encodeCursor } from '../../src/data/cursor.js';
 import { DATABASE_KINDS, postgresAvailable } from '../helpers/databases.js';
 import { addMember, insertGraph, insertManyRuns, insertRuns, type GraphFixture } from '../helpers/fixtures.js';
 import {

@@ -1,6 +1,6 @@
 import type { MigrationRunRecord } from '../../data/migrationRuns.js';
 import type { GraphMigrationRunConnectionResolvers, GraphMigrationRunEdgeResolvers } from '../__generated__/resolvers-types.js';
-import { encodeCursor } from '../cursor.js';
+import { encodeCursor } from '../../data/cursor.js';
 
 /** One page of a graph's history: what Graph.migrationsConnection resolves to. */
 export interface MigrationRunPage {

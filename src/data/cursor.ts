@@ -1,8 +1,8 @@
 // The cursor of a migration-history page, shared by both doors: opaque to clients (base64url of a
 // versioned JSON payload), exact for the database. It names a position in the (created_at, id) order,
 // not a graph: a cursor handed to another graph's history continues from the same position there.
-import type { HistoryPosition } from '../data/migrationRuns.js';
-import { isUuid } from '../data/sql.js';
+import type { HistoryPosition } from './migrationRuns.js';
+import { isUuid } from './sql.js';
 
 const VERSION = 1;
 
