@@ -1,5 +1,6 @@
 // Every environment variable the service reads, parsed and validated once. A bad configuration is
 // reported as one error naming every offending variable, so an operator fixes them all in one go.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const booleanFlag = z
@@ -88,6 +89,38 @@ const corsOrigins = z
     { message: 'must be * or a comma-separated list of origins like https://app.example.com (no path, no trailing slash)' },
   );
 
+// Which peers may set X-Forwarded-For/-Host/-Proto (Fastify's trustProxy): `false` (none, the default),
+// `true` (any: only when nothing but the proxy can reach the port), a number of proxy hops, or a
+// comma-separated list of addresses and CIDR ranges of the proxies.
+const trustProxy = z.string().transform((value, context) => {
+  const text = value.trim();
+  if (text === 'false') return false;
+  if (text === 'true') return true;
+  if (/^\d+$/.test(text)) return Number(text);
+  const entries = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const isAddressOrRange = (entry: string) => {
+    const [address = '', bits, ...rest] = entry.split('/');
+    const version = isIP(address);
+    if (version === 0 || rest.length > 0) return false;
+    return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128));
+  };
+  if (entries.length === 0 || !entries.every(isAddressOrRange)) {
+    context.addIssue({
+      code: 'custom',
+      message: 'must be true, false, a number of proxy hops, or a comma-separated list of addresses or CIDR ranges like 10.0.0.0/8',
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
+// Defaults that a rule across variables needs too: stated once.
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'must be development, production or test' }).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -114,11 +147,12 @@ const environmentSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: integer(100, 60_000).default(2_000),
   DATABASE_STATEMENT_TIMEOUT_MS: integer(0, 600_000).default(5_000),
   DATABASE_IDLE_TIMEOUT_MS: integer(0, 3_600_000).default(10_000),
-  REQUEST_TIMEOUT_MS: integer(1_000, 600_000).default(30_000),
-  HEADERS_TIMEOUT_MS: integer(1_000, 600_000).default(10_000),
+  REQUEST_TIMEOUT_MS: integer(1_000, 600_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
+  HEADERS_TIMEOUT_MS: integer(1_000, 600_000).default(DEFAULT_HEADERS_TIMEOUT_MS),
   MAX_BODY_BYTES: integer(1_024, 100 * 1024 * 1024).default(1024 * 1024),
   CORS_ORIGINS: z.preprocess(emptyAsUnset, corsOrigins.optional()),
   PUBLIC_BASE_URL: z.preprocess(emptyAsUnset, publicBaseUrl.optional()),
+  TRUST_PROXY: z.preprocess(emptyAsUnset, trustProxy.optional()),
   GRAPHQL_MAX_DEPTH: integer(1, 1_000).default(15),
   GRAPHQL_MAX_ALIASES: integer(0, 10_000).default(30),
   GRAPHQL_MAX_ROOT_FIELDS: integer(1, 1_000).default(10),
@@ -167,6 +201,8 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       corsOrigins: env.CORS_ORIGINS ?? [],
       // Absolute next-page links only from configuration, never from a client's Host header.
       publicBaseUrl: env.PUBLIC_BASE_URL,
+      // No proxy is trusted unless configured: forwarded headers from anyone else are ignored.
+      trustProxy: env.TRUST_PROXY ?? false,
     },
     graphql: {
       // Introspection is for tools during development; in production only when asked for.
@@ -216,8 +252,8 @@ function crossVariableProblems(env: NodeJS.ProcessEnv): string[] {
     problems.push('AUTH_JWT_SECRET and AUTH_JWKS_URL are both set: choose one way to verify tokens');
   }
   // Node refuses a headers timeout longer than the request timeout; say so here rather than at listen.
-  const headersTimeout = Number(env.HEADERS_TIMEOUT_MS ?? 10_000);
-  const requestTimeout = Number(env.REQUEST_TIMEOUT_MS ?? 30_000);
+  const headersTimeout = Number(env.HEADERS_TIMEOUT_MS ?? DEFAULT_HEADERS_TIMEOUT_MS);
+  const requestTimeout = Number(env.REQUEST_TIMEOUT_MS ?? DEFAULT_REQUEST_TIMEOUT_MS);
   if (Number.isFinite(headersTimeout) && Number.isFinite(requestTimeout) && headersTimeout > requestTimeout) {
     problems.push(`HEADERS_TIMEOUT_MS (${headersTimeout}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeout})`);
   }

@@ -19,7 +19,7 @@ try {
     logger,
     logger.isLevelEnabled('debug') ? { onQuery: (event) => queryLogger.debug(event, 'sql') } : {},
   );
-  logger.info({ url: service.url, database: service.database.kind }, `listening on ${service.url}`);
+  logger.info({ url: service.url, database: service.database.kind }, `ready: ${service.url} on ${service.database.kind}`);
   if (service.developmentAuth) {
     logger.info('development auth: no AUTH_JWT_SECRET or AUTH_JWKS_URL set, using a secret kept in DATA_DIR');
     // Printed plainly so it can be copied as it is.

@@ -1,6 +1,6 @@
 // Config → database → migrate (→ demo data) → GraphQL → HTTP listen. main.ts runs it for the
 // process; tests run the very same function on a port of their own.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadOrCreateDevelopmentSecret } from './auth/developmentSecret.js';
 import { createAuthenticator, signAccessToken } from './auth/viewer.js';
@@ -70,7 +70,7 @@ export async function startService(config: Config, logger: Logger, databaseOptio
 
     // The demo token is minted before listening so the playground can pre-fill it; the URL comes later.
     const demoToken = developmentSecret ? await signAccessToken(developmentSecret, { sub: DEMO_MEMBER_ID, expiresIn: '30d' }) : undefined;
-    const app = createApp({
+    const app = await createApp({
       database,
       graphql,
       createContext: contextFactory(database, authenticate),
@@ -79,23 +79,14 @@ export async function startService(config: Config, logger: Logger, databaseOptio
       maxQueryBytes: config.graphql.limits.maxQueryBytes,
       corsOrigins: config.http.corsOrigins,
       publicBaseUrl: config.http.publicBaseUrl,
+      trustProxy: config.http.trustProxy,
+      requestTimeoutMs: config.http.requestTimeoutMs,
+      headersTimeoutMs: config.http.headersTimeoutMs,
       playground: config.graphql.playground ? loadPlayground({ authorization: demoToken && `Bearer ${demoToken}` }) : undefined,
     });
-    const server = createServer(
-      {
-        // A client that trickles its headers or body holds a socket; these bound how long (answered 408).
-        requestTimeout: config.http.requestTimeoutMs,
-        headersTimeout: config.http.headersTimeoutMs,
-        // Node checks both timeouts on this interval (30 s by default, which would blur them).
-        connectionsCheckingInterval: 1_000,
-      },
-      app,
-    );
+    const server = app.server;
     const drainer = drainable(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
+    await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `listening on ${address}` });
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
 
@@ -109,6 +100,7 @@ export async function startService(config: Config, logger: Logger, databaseOptio
     const close = () =>
       (closing ??= (async () => {
         await drainer.drain(config.shutdownTimeoutMs);
+        await app.close();
         await graphql.stop();
         await database.close();
       })());

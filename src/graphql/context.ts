@@ -3,13 +3,16 @@ import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
+/** The request's logger (Fastify's child logger, with the request id): only what resolvers and plugins log with. */
+export type RequestLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
 export interface Context {
   viewer: Viewer;
   loaders: Loaders;
-  logger: Logger;
+  logger: RequestLogger;
 }
 
-export type CreateContext = (request: { authorization: string | undefined; logger: Logger }) => Promise<Context>;
+export type CreateContext = (request: { authorization: string | undefined; logger: RequestLogger }) => Promise<Context>;
 
 /** One context per request, for both doors (GraphQL and REST): the viewer and fresh loaders. */
 export function contextFactory(database: Pick<Database, 'query'>, authenticate: Authenticate): CreateContext {

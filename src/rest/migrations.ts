@@ -5,23 +5,20 @@
 // /graphql, without parsing, validating and executing an operation for a shape that never changes.
 // Pages beyond the first are reached through the `Link: <...>; rel="next"` header (keyset cursor).
 import { GraphQLError } from 'graphql';
+import { decodeCursor, encodeCursor } from '../data/cursor.js';
 import { HISTORY_LIMIT, type MigrationRunRecord } from '../data/migrationRuns.js';
-import { RETRY_AFTER_SECONDS } from '../db/errors.js';
 import { readableGraph } from '../graphql/access.js';
 import type { Context } from '../graphql/context.js';
-import { decodeCursor, encodeCursor } from '../data/cursor.js';
 import { connectionPage, loadConnection } from '../graphql/history.js';
-
-export interface RestResponse {
-  status: number;
-  body: unknown;
-  headers?: Record<string, string>;
-}
+import { detail, type JsonAnswer } from '../http/reply.js';
 
 /** Where the request was addressed, to build the next page's URL from. */
 export interface RequestLocation {
-  /** PUBLIC_BASE_URL (no trailing slash), when configured. */
-  publicBaseUrl?: string;
+  /**
+   * scheme://host[/prefix] clients reach the service at (no trailing slash): PUBLIC_BASE_URL, or a
+   * trusted proxy's forwarded headers. Absent: the link is path-absolute.
+   */
+  origin?: string;
   /** The path as received (percent-encoded), without the query string. */
   pathname: string;
 }
@@ -39,16 +36,7 @@ export const ERROR_DETAIL = {
 // FastAPI's HTTPBearer challenges with this header on every 401.
 const BEARER_CHALLENGE = { 'WWW-Authenticate': 'Bearer' };
 
-const detail = (status: number, message: string, headers?: Record<string, string>): RestResponse => ({
-  status,
-  body: { detail: message },
-  headers,
-});
-
-export const NOT_FOUND = detail(404, ERROR_DETAIL.graphNotFound);
-
-/** 503 while the database is down or saturated (src/db/errors.ts decides); both doors of the app use it. */
-export const DATABASE_UNAVAILABLE = detail(503, ERROR_DETAIL.databaseUnavailable, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+const NOT_FOUND = detail(404, ERROR_DETAIL.graphNotFound);
 
 /** One item of a FastAPI 422 `detail` list. */
 interface ValidationErrorItem {
@@ -59,7 +47,7 @@ interface ValidationErrorItem {
   ctx?: Record<string, unknown>;
 }
 
-const validationFailed = (items: ValidationErrorItem[]): RestResponse => ({ status: 422, body: { detail: items } });
+const validationFailed = (items: ValidationErrorItem[]): JsonAnswer => ({ status: 422, body: { detail: items } });
 
 type LimitResult = { ok: true; limit: number } | { ok: false; item: ValidationErrorItem };
 
@@ -108,7 +96,7 @@ export async function graphMigrations(
   slug: string,
   search: URLSearchParams,
   location: RequestLocation,
-): Promise<RestResponse> {
+): Promise<JsonAnswer> {
   // FastAPI resolves the auth dependency before it validates parameters: 401 comes before 422.
   if (context.viewer.kind === 'anonymous') return detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE);
   if (context.viewer.kind === 'invalid') return detail(401, ERROR_DETAIL.invalidToken, BEARER_CHALLENGE);
@@ -126,7 +114,7 @@ export async function graphMigrations(
     return { status: 200, body: runs.map(restItem), headers: next ? { Link: next } : undefined };
   } catch (error) {
     if (error instanceof GraphQLError && error.extensions.code === 'FORBIDDEN') return detail(403, ERROR_DETAIL.notMember);
-    // A database outage (503) and anything unexpected (500, logged) are answered by src/http/app.ts.
+    // A database outage (503) and anything unexpected (500, logged) are answered by src/http/app.ts's error handler.
     throw error;
   }
 }
@@ -150,10 +138,11 @@ function restItem(run: MigrationRunRecord) {
 
 /**
  * RFC 8288 `Link` to the next page: the request's own path with `limit` and the page's end cursor,
- * and nothing else from its query string. Absolute when PUBLIC_BASE_URL says where clients reach
- * the service; otherwise path-absolute, which RFC 8288 allows and clients resolve against the URL
- * they called. Never built from the request's Host header: a client could make it point anywhere.
+ * and nothing else from its query string. Absolute when PUBLIC_BASE_URL or a trusted proxy says
+ * where clients reach the service; otherwise path-absolute, which RFC 8288 allows and clients
+ * resolve against the URL they called. Never built from the request's own Host header: a client
+ * could make it point anywhere.
  */
-function nextPageLink({ publicBaseUrl = '', pathname }: RequestLocation, limit: number, cursor: string): string {
-  return `<${publicBaseUrl}${pathname}?limit=${limit}&cursor=${cursor}>; rel="next"`;
+function nextPageLink({ origin = '', pathname }: RequestLocation, limit: number, cursor: string): string {
+  return `<${origin}${pathname}?limit=${limit}&cursor=${cursor}>; rel="next"`;
 }

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_PATH, OPENAPI_DOCUMENT } from '../../src/http/openapi.js';
+import { MIGRATIONS_PATH, OPENAPI_DOCUMENT } from '../../src/rest/openapi.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, insertManyRuns, insertRun } from '../helpers/fixtures.js';
 import { startTestService, type TestService } from '../helpers/service.js';

@@ -3,7 +3,7 @@
 // that enforces them; test/rest/openapi.test.ts validates real responses against it.
 import { HISTORY_LIMIT } from '../data/migrationRuns.js';
 import { decodeCursor, encodeCursor } from '../data/cursor.js';
-import { ERROR_DETAIL } from '../rest/migrations.js';
+import { ERROR_DETAIL } from './migrations.js';
 
 /** A JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1), as far as this document uses it. */
 export interface SchemaObject {
@@ -33,7 +33,7 @@ interface MediaType {
   examples?: Record<string, { summary: string; value: unknown }>;
 }
 
-interface Response {
+interface ResponseObject {
   description: string;
   headers?: Record<string, { description: string; schema: SchemaObject }>;
   content?: Record<string, MediaType>;
@@ -54,7 +54,7 @@ interface Operation {
   tags?: string[];
   security: Record<string, string[]>[];
   parameters?: Parameter[];
-  responses: Record<string, Response>;
+  responses: Record<string, ResponseObject>;
 }
 
 export interface OpenApiDocument {

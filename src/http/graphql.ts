@@ -1,0 +1,93 @@
+// POST and GET /graphql through Apollo Server (@as-integrations/fastify), after the checks that need
+// no parsing: malformed JSON, a batch, a query over GRAPHQL_MAX_QUERY_BYTES. Browsers asking for
+// HTML get the playground instead, when it is on.
+import type { ApolloServer } from '@apollo/server';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Context, CreateContext } from '../graphql/context.js';
+import { checkQuerySize } from '../graphql/limits.js';
+import { PLAYGROUND_CSP, type Playground } from './playground.js';
+import { sendJson } from './reply.js';
+
+export interface GraphQLRouteOptions {
+  graphql: ApolloServer<Context>;
+  createContext: CreateContext;
+  maxQueryBytes: number;
+  playground?: Playground;
+}
+
+// application/json and its +json relatives, as Apollo Server recognises them.
+const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
+const MALFORMED_JSON = Symbol('malformed JSON');
+
+function graphqlError(reply: FastifyReply, status: number, message: string, extensions: Record<string, unknown>): FastifyReply {
+  return sendJson(reply, { status, body: { errors: [{ message, extensions }] } });
+}
+
+/** A plugin: its content-type parsers apply to /graphql only. */
+export async function graphqlRoutes(app: FastifyInstance, { graphql, createContext, maxQueryBytes, playground }: GraphQLRouteOptions) {
+  // Apollo Server judges the body itself (its CSRF prevention refuses text/plain, for one), so every
+  // content type reaches it; JSON is parsed here so a syntax error gets a GraphQL-shaped answer.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(JSON_CONTENT_TYPE, { parseAs: 'string' }, (_request, text, done) => {
+    try {
+      done(null, JSON.parse(text as string));
+    } catch {
+      done(null, MALFORMED_JSON);
+    }
+  });
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, text, done) => done(null, text));
+
+  const apollo = fastifyApolloHandler(graphql, {
+    context: (request) => createContext({ authorization: request.headers.authorization, logger: request.log }),
+  });
+
+  async function handler(request: FastifyRequest, reply: FastifyReply) {
+    if (playground && request.method === 'GET' && wantsPlayground(request)) {
+      return reply
+        .code(200)
+        .headers({ 'content-type': 'text/html; charset=utf-8', 'content-security-policy': PLAYGROUND_CSP, 'cache-control': 'no-cache' })
+        .send(playground.page);
+    }
+    // Apollo's integration builds a URL from the host (X-Forwarded-Host from a trusted proxy): one
+    // that is not a host name would fail there as a 500. RFC 9112 §3.2 makes it a 400.
+    if (!URL.canParse(`http://${request.host}/`)) {
+      const header = request.host === request.headers.host ? 'Host' : 'X-Forwarded-Host';
+      return graphqlError(reply, 400, `Invalid ${header} header`, { code: 'BAD_REQUEST' });
+    }
+    const body = request.body;
+    if (body === MALFORMED_JSON) return graphqlError(reply, 400, 'Malformed JSON in the request body', { code: 'BAD_REQUEST' });
+    // Apollo Server would answer an array too ("Operation batching disabled."); said plainly here.
+    if (Array.isArray(body)) {
+      return graphqlError(reply, 400, 'Batched operations (a JSON array body) are not supported: send one operation per request', {
+        code: 'BAD_REQUEST',
+      });
+    }
+    const query =
+      request.method === 'POST' ? (body as { query?: unknown } | undefined)?.query : (request.query as { query?: unknown }).query;
+    const tooLarge = typeof query === 'string' ? checkQuerySize(query, maxQueryBytes) : undefined;
+    if (tooLarge) {
+      const { http: _http, ...extensions } = tooLarge.extensions;
+      return graphqlError(reply, 413, tooLarge.message, extensions);
+    }
+    return apollo.call(app, request as Parameters<typeof apollo>[0], reply as Parameters<typeof apollo>[1]);
+  }
+  // Apollo Server answers other methods itself (405 with Allow: GET, POST).
+  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url: '/graphql', handler });
+
+  if (playground) {
+    for (const [path, asset] of playground.assets) {
+      app.get(path, (_request, reply) =>
+        reply
+          .code(200)
+          .headers({ 'content-type': asset.contentType, 'content-security-policy': PLAYGROUND_CSP, 'cache-control': 'no-cache' })
+          .send(asset.body),
+      );
+    }
+  }
+}
+
+/** A browser navigating to /graphql (HTML first in Accept, no operation in the URL) gets the IDE. */
+function wantsPlayground(request: FastifyRequest): boolean {
+  return (request.query as { query?: unknown }).query === undefined && /^\s*text\/html\b/i.test(request.headers.accept ?? '');
+}

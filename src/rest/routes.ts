@@ -1,0 +1,51 @@
+// The REST door's routes on the Fastify app: the migration history and its OpenAPI document.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CreateContext } from '../graphql/context.js';
+import { getRoute, sendJson } from '../http/reply.js';
+import { graphMigrations } from './migrations.js';
+import { OPENAPI_DOCUMENT } from './openapi.js';
+
+export interface RestOptions {
+  createContext: CreateContext;
+  /** PUBLIC_BASE_URL: where clients reach the service (absent: links from a trusted proxy's headers, or path-absolute). */
+  publicBaseUrl?: string;
+  /** Whether the peer at this address is a trusted proxy (TRUST_PROXY), whose X-Forwarded-* headers count. */
+  trustedProxy: (address: string, hop: number) => boolean;
+}
+
+/** The route's path as received, any percent-encoded text as the slug, an optional trailing slash. */
+export const MIGRATIONS_PATH = /^\/api\/v1\/graphs\/([^/]+)\/migrations\/?$/;
+
+export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl, trustedProxy }: RestOptions) {
+  /** Answers the history route for `slug` (decoded); also called for a URL the router refused to decode. */
+  async function serveMigrations(request: FastifyRequest, reply: FastifyReply, slug: string): Promise<FastifyReply> {
+    const [pathname = '/', search = ''] = splitUrl(request.url);
+    const context = await createContext({ authorization: request.headers.authorization, logger: request.log });
+    const location = { origin: publicBaseUrl ?? forwardedOrigin(request, trustedProxy), pathname };
+    return sendJson(reply, await graphMigrations(context, slug, new URLSearchParams(search), location));
+  }
+
+  getRoute(app, '/api/v1/graphs/:slug/migrations', (request, reply) =>
+    serveMigrations(request, reply, (request.params as { slug: string }).slug),
+  );
+  getRoute(app, '/openapi.json', (_request, reply) => sendJson(reply, { status: 200, body: OPENAPI_DOCUMENT }));
+  return { serveMigrations };
+}
+
+function splitUrl(url: string): [string, string] {
+  const index = url.indexOf('?');
+  return index === -1 ? [url, ''] : [url.slice(0, index), url.slice(index + 1)];
+}
+
+const FORWARDED_HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,5})?$/;
+
+/**
+ * scheme://host from X-Forwarded-Host (and -Proto) when the peer is a trusted proxy (TRUST_PROXY);
+ * Fastify's `request.host` and `request.protocol` read them then. A value that is not a plain host
+ * name is ignored: the link is then path-absolute.
+ */
+function forwardedOrigin(request: FastifyRequest, trustedProxy: RestOptions['trustedProxy']): string | undefined {
+  if (request.headers['x-forwarded-host'] === undefined || !trustedProxy(request.socket.remoteAddress ?? '', 0)) return undefined;
+  const protocol = request.protocol === 'https' ? 'https' : 'http';
+  return FORWARDED_HOST.test(request.host) ? `${protocol}://${request.host}` : undefined;
+}
