@@ -33,7 +33,7 @@ interface AppliedMigration {
   finished: boolean;
 }
 
-export async function readMigrations(directory = MIGRATIONS_DIR): Promise<MigrationFile[]> {
+async function readMigrations(directory = MIGRATIONS_DIR): Promise<MigrationFile[]> {
   const entries = await readdir(directory, { withFileTypes: true });
   const names = entries
     .filter((entry) => entry.isDirectory())

@@ -39,7 +39,7 @@ export interface GraphQLLimits {
   maxQueryBytes: number;
 }
 
-export const LIMIT_ERROR_CODES = {
+const LIMIT_ERROR_CODES = {
   depth: 'MAX_DEPTH_LIMIT',
   aliases: 'MAX_ALIASES_LIMIT',
   rootFields: 'MAX_ROOT_FIELDS_LIMIT',
@@ -143,67 +143,48 @@ function fieldsAtTop(selectionSet: SelectionSetNode, fragmentFields: (name: stri
   return count;
 }
 
+/** A count over an operation's selections, fragments expanded through `fragment`. */
+type Measure = (selectionSet: SelectionSetNode, fragment: (name: string) => number) => number;
+
+/** A validation rule refusing an operation whose `measure` exceeds `max`, with `describe`'s message. */
+function operationLimit(
+  measure: Measure,
+  max: number,
+  code: OperationLimitError['limitCode'],
+  describe: (actual: number) => string,
+): ValidationRule {
+  return (context) => {
+    const fragment = fragmentMemo<number>(context, (definition, recurse) => measure(definition.selectionSet, recurse), 0);
+    return {
+      OperationDefinition(operation) {
+        const actual = measure(operation.selectionSet, fragment);
+        if (actual > max) context.reportError(new OperationLimitError(code, describe(actual), { actual, max, nodes: [operation] }));
+      },
+    };
+  };
+}
+
 export function limitValidationRules(limits: Pick<GraphQLLimits, 'maxDepth' | 'maxAliases' | 'maxRootFields'>): ValidationRule[] {
-  const maxDepth: ValidationRule = (context) => {
-    const fragmentDepth = fragmentMemo<number>(context, (fragment, recurse) => depthOf(fragment.selectionSet, recurse), 0);
-    return {
-      OperationDefinition(operation) {
-        const depth = depthOf(operation.selectionSet, fragmentDepth);
-        if (depth > limits.maxDepth) {
-          context.reportError(
-            new OperationLimitError(
-              LIMIT_ERROR_CODES.depth,
-              `Query depth ${depth} exceeds the maximum depth of ${limits.maxDepth} (GRAPHQL_MAX_DEPTH)`,
-              {
-                actual: depth,
-                max: limits.maxDepth,
-                nodes: [operation],
-              },
-            ),
-          );
-        }
-      },
-    };
-  };
-  const maxAliases: ValidationRule = (context) => {
-    const fragmentAliases = fragmentMemo<number>(context, (fragment, recurse) => aliasesIn(fragment.selectionSet, recurse), 0);
-    return {
-      OperationDefinition(operation) {
-        const aliases = aliasesIn(operation.selectionSet, fragmentAliases);
-        if (aliases > limits.maxAliases) {
-          context.reportError(
-            new OperationLimitError(
-              LIMIT_ERROR_CODES.aliases,
-              `Query uses ${aliases} aliases; the maximum is ${limits.maxAliases} (GRAPHQL_MAX_ALIASES)`,
-              {
-                actual: aliases,
-                max: limits.maxAliases,
-                nodes: [operation],
-              },
-            ),
-          );
-        }
-      },
-    };
-  };
-  const maxRootFields: ValidationRule = (context) => {
-    const fragmentFields = fragmentMemo<number>(context, (fragment, recurse) => fieldsAtTop(fragment.selectionSet, recurse), 0);
-    return {
-      OperationDefinition(operation) {
-        const fields = fieldsAtTop(operation.selectionSet, fragmentFields);
-        if (fields > limits.maxRootFields) {
-          context.reportError(
-            new OperationLimitError(
-              LIMIT_ERROR_CODES.rootFields,
-              `Query selects ${fields} root fields; the maximum is ${limits.maxRootFields} (GRAPHQL_MAX_ROOT_FIELDS)`,
-              { actual: fields, max: limits.maxRootFields, nodes: [operation] },
-            ),
-          );
-        }
-      },
-    };
-  };
-  return [maxDepth, maxAliases, maxRootFields];
+  return [
+    operationLimit(
+      depthOf,
+      limits.maxDepth,
+      LIMIT_ERROR_CODES.depth,
+      (depth) => `Query depth ${depth} exceeds the maximum depth of ${limits.maxDepth} (GRAPHQL_MAX_DEPTH)`,
+    ),
+    operationLimit(
+      aliasesIn,
+      limits.maxAliases,
+      LIMIT_ERROR_CODES.aliases,
+      (aliases) => `Query uses ${aliases} aliases; the maximum is ${limits.maxAliases} (GRAPHQL_MAX_ALIASES)`,
+    ),
+    operationLimit(
+      fieldsAtTop,
+      limits.maxRootFields,
+      LIMIT_ERROR_CODES.rootFields,
+      (fields) => `Query selects ${fields} root fields; the maximum is ${limits.maxRootFields} (GRAPHQL_MAX_ROOT_FIELDS)`,
+    ),
+  ];
 }
 
 // --- cost: Federation's @cost / @listSize ----------------------------------------------------------
@@ -228,7 +209,7 @@ function directiveNamed(directives: readonly DirectiveNode[] | undefined, name: 
 }
 
 /** The schema's @cost and @listSize applications by `Type.field`, read once at start-up. */
-export function costDirectives(schema: GraphQLSchema): Map<string, FieldCost> {
+function costDirectives(schema: GraphQLSchema): Map<string, FieldCost> {
   const table = new Map<string, FieldCost>();
   for (const type of Object.values(schema.getTypeMap())) {
     if (!('getFields' in type) || type.name.startsWith('__') || !isCompositeType(type)) continue;
@@ -248,7 +229,7 @@ export function costDirectives(schema: GraphQLSchema): Map<string, FieldCost> {
   return table;
 }
 
-export interface CostInput {
+interface CostInput {
   /**
    * The largest page any list field serves: a larger slicing argument is refused by the field
    * itself (BAD_USER_INPUT) before any work, so it is counted at this size, and the client
@@ -270,7 +251,7 @@ export interface CostInput {
  * `_entities`, the number of representations. `sizedFields` hand the size to the named child
  * lists (a connection's `edges`) instead.
  */
-export function estimateCost({ maxSliceSize, schema, table, selectionSet, rootType, fragments, variables }: CostInput): number {
+function estimateCost({ maxSliceSize, schema, table, selectionSet, rootType, fragments, variables }: CostInput): number {
   const memo = new Map<string, number>();
   const visiting = new Set<string>();
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 const BUNDLE_DIR = fileURLToPath(new URL('../../build/playground/', import.meta.url));
 
-export const PLAYGROUND_QUERY = `# The demo graph's newest migration runs. Press the run button (or Ctrl+Enter).
+const PLAYGROUND_QUERY = `# The demo graph's newest migration runs. Press the run button (or Ctrl+Enter).
 query DemoGraphHistory {
   graph(slug: "demo_knowledge") {
     name

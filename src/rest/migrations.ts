@@ -52,7 +52,7 @@ const validationFailed = (items: ValidationErrorItem[]): JsonAnswer => ({ status
 type LimitResult = { ok: true; limit: number } | { ok: false; item: ValidationErrorItem };
 
 /** `limit` as pydantic's lax int parsing reads a query string, with FastAPI's 422 bodies. */
-export function parseLimit(search: URLSearchParams): LimitResult {
+function parseLimit(search: URLSearchParams): LimitResult {
   // Starlette keeps the last of repeated parameters.
   const raw = search.getAll('limit').at(-1);
   if (raw === undefined) return { ok: true, limit: HISTORY_LIMIT.default };
@@ -80,7 +80,7 @@ type CursorResult = { ok: true; cursor: string | null } | { ok: false; item: Val
  * page, and anything the codec refuses (empty included) is pydantic's `value_error`, whose `ctx`
  * FastAPI serializes as `{"error": {}}`.
  */
-export function parseCursor(search: URLSearchParams): CursorResult {
+function parseCursor(search: URLSearchParams): CursorResult {
   const raw = search.getAll('cursor').at(-1);
   if (raw === undefined) return { ok: true, cursor: null };
   const decoded = decodeCursor(raw);
