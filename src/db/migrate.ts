@@ -14,6 +14,18 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', i
 // The key `prisma migrate` itself locks on: our step and Prisma's exclude each other too.
 const MIGRATION_LOCK_KEY = 72707369;
 
+/**
+ * The first statements of every migration transaction. The lock is transaction-scoped, so it holds
+ * through a transaction-mode pooler too (a session lock would be taken and released on whichever
+ * server session the pooler lent). No statement_timeout, whatever the connection would get from the
+ * role's or database's settings (where a pooled deployment puts the serving timeout): DDL and the
+ * wait for another instance's lock may rightly take longer than a request.
+ */
+async function lockForMigrations(execute: (statement: Prisma.Sql) => Promise<number>): Promise<void> {
+  await execute(Prisma.sql`SET LOCAL statement_timeout = 0`);
+  await execute(Prisma.sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+}
+
 export class MigrationError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -52,7 +64,7 @@ export async function readMigrations(directory = MIGRATIONS_DIR): Promise<Migrat
 export async function migrate(database: Pick<Database, 'transaction'>, directory = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await readMigrations(directory);
   await database.transaction(async ({ execute }) => {
-    await execute(Prisma.sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    await lockForMigrations(execute);
     await execute(
       Prisma.raw(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
       "id" VARCHAR(36) PRIMARY KEY NOT NULL,
@@ -72,7 +84,7 @@ export async function migrate(database: Pick<Database, 'transaction'>, directory
     // One transaction per migration, holding the lock: a replica that waited sees the other's
     // record once it gets the lock, and skips the migration instead of applying it twice.
     const didApply = await database.transaction(async ({ query, execute }) => {
-      await execute(Prisma.sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+      await lockForMigrations(execute);
       const [record] = records<AppliedMigration>(
         await query(Prisma.sql`
           SELECT checksum, finished_at IS NOT NULL AS finished FROM "_prisma_migrations"
