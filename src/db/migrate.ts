@@ -63,21 +63,32 @@ export async function readMigrations(directory = MIGRATIONS_DIR): Promise<Migrat
 /** Applies every pending migration; returns the names it applied (empty when up to date). */
 export async function migrate(database: Pick<Database, 'transaction'>, directory = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await readMigrations(directory);
-  await database.transaction(async ({ execute }) => {
-    await lockForMigrations(execute);
-    await execute(
-      Prisma.raw(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
-      "id" VARCHAR(36) PRIMARY KEY NOT NULL,
-      "checksum" VARCHAR(64) NOT NULL,
-      "finished_at" TIMESTAMPTZ,
-      "migration_name" VARCHAR(255) NOT NULL,
-      "logs" TEXT,
-      "rolled_back_at" TIMESTAMPTZ,
-      "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
-      "applied_steps_count" INTEGER NOT NULL DEFAULT 0
-    )`),
-    );
-  });
+  try {
+    await database.transaction(async ({ execute }) => {
+      await lockForMigrations(execute);
+      await execute(
+        Prisma.raw(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+        "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+        "checksum" VARCHAR(64) NOT NULL,
+        "finished_at" TIMESTAMPTZ,
+        "migration_name" VARCHAR(255) NOT NULL,
+        "logs" TEXT,
+        "rolled_back_at" TIMESTAMPTZ,
+        "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+        "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+      )`),
+      );
+    });
+  } catch (error) {
+    // A replica refuses the lock and the DDL with messages that do not say "wrong server": say it.
+    if (await isStandby(database)) {
+      throw new MigrationError(
+        'Cannot migrate on a read-only replica (the server is in recovery): migrations run on the primary. Point DATABASE_MIGRATE_URL (or DATABASE_URL) at the primary; DATABASE_READ_URL is where a replica goes.',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 
   const applied: string[] = [];
   for (const migration of migrations) {
@@ -128,6 +139,18 @@ export async function migrate(database: Pick<Database, 'transaction'>, directory
     if (didApply) applied.push(migration.name);
   }
   return applied;
+}
+
+/** True when the server is a hot standby; false when it is not, or cannot say (PGlite has no such function). */
+async function isStandby(database: Pick<Database, 'transaction'>): Promise<boolean> {
+  try {
+    const [row] = records<{ standby: boolean }>(
+      await database.transaction(({ query }) => query(Prisma.sql`SELECT pg_is_in_recovery() AS standby`)),
+    );
+    return row?.standby === true;
+  } catch {
+    return false;
+  }
 }
 
 /** The database's reason for refusing a statement, as the driver adapter reports it. */

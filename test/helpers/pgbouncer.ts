@@ -1,13 +1,16 @@
 // A PgBouncer of the test's own (Debian's package; .ci/run installs it): a config written to a temp
 // directory, a free loopback port, pool_mode=transaction, a small server pool, trust auth against an
 // auth_file, no Unix socket. It forwards every database name to one PostgreSQL server. Stopped and
-// its directory removed by close(), or at process exit if the test died first.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// its directory removed by close(), or at process exit if the test died first, or by the next
+// start if the test process was killed outright.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './net.js';
-import { findProgram, handToServerUser, isRoot, onExit, requireProgram, startDaemon } from './processes.js';
+import { claimDirectory, findProgram, handToServerUser, isRoot, onExit, requireProgram, startDaemon, sweepLeftovers } from './processes.js';
+
+const PREFIX = 'gms-pgbouncer-';
 
 export const PGBOUNCER = findProgram('pgbouncer', ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer']);
 
@@ -36,7 +39,12 @@ export async function startPgBouncer(options: {
   settings?: Record<string, string>;
 }): Promise<PgBouncer> {
   if (!PGBOUNCER) throw new Error('pgbouncer is not installed');
-  const directory = await mkdtemp(path.join(tmpdir(), 'gms-pgbouncer-'));
+  await sweepLeftovers(PREFIX, async (leftover) => {
+    const pid = Number(await readFile(path.join(leftover, 'pgbouncer.pid'), 'utf8'));
+    if (Number.isInteger(pid) && pid > 0) process.kill(pid, 'SIGKILL');
+  });
+  const directory = await mkdtemp(path.join(tmpdir(), PREFIX));
+  claimDirectory(directory);
   const port = await freePort();
   const settings: Record<string, string> = {
     listen_addr: '127.0.0.1',
@@ -50,6 +58,7 @@ export async function startPgBouncer(options: {
     min_pool_size: '0',
     reserve_pool_size: '0',
     max_client_conn: '500',
+    pidfile: path.join(directory, 'pgbouncer.pid'),
     // No ignore_startup_parameters: a client that sends session settings at connect is refused, as by a default PgBouncer.
     ...options.settings,
   };

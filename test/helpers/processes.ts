@@ -2,7 +2,9 @@
 // Debian installs them, running them as the postgres user when the tests run as root (both refuse
 // root), and a last-resort cleanup when a test process exits without its afterAll.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, readdirSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const isRoot = process.getuid?.() === 0;
@@ -117,4 +119,41 @@ export function onExit(cleanup: () => void): () => void {
   }
   exitCleanups.add(cleanup);
   return () => exitCleanups.delete(cleanup);
+}
+
+const OWNER_FILE = 'owner.pid';
+
+/** Marks a temp directory as this process's: `sweepLeftovers` removes it only once this process is gone. */
+export function claimDirectory(directory: string): void {
+  writeFileSync(path.join(directory, OWNER_FILE), String(process.pid));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, someone else's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * What a test run killed before its cleanup (SIGKILL, a crashed worker) left behind: temp directories
+ * named `prefix…` whose owning process is gone. `stop` ends the servers that ran from one; the
+ * directory is then removed. Directories of live processes (a concurrent run) are left alone.
+ */
+export async function sweepLeftovers(prefix: string, stop: (directory: string) => Promise<void>): Promise<void> {
+  for (const name of readdirSync(tmpdir()).filter((entry) => entry.startsWith(prefix))) {
+    const directory = path.join(tmpdir(), name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(path.join(directory, OWNER_FILE), 'utf8'));
+    } catch {
+      continue; // not claimed (yet): not ours to judge
+    }
+    if (!Number.isInteger(owner) || owner <= 0 || isAlive(owner)) continue;
+    await stop(directory).catch(() => {});
+    await rm(directory, { recursive: true, force: true });
+  }
 }
