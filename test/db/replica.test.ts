@@ -4,12 +4,15 @@
 // replica has replayed them; while replay is paused they do not appear (replication lag, as it is).
 // A replica that is down is a 503 on both doors and /readyz, as a primary that is down is without
 // a replica, and the service serves again once it is back; a primary that is unreachable does not
-// stop reads. Migrations go to the primary, and refuse a replica with a message saying so.
+// stop reads, and a read the replica cancels for a recovery conflict is a 503 to retry. Migrations
+// go to the primary, and refuse a replica with a message saying so.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '../../src/db/client.js';
+import { isDatabaseUnavailable } from '../../src/db/errors.js';
+import { Prisma } from '../../src/db/generated/client.js';
 import { migrate, MigrationError } from '../../src/db/migrate.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/service.js';
@@ -180,6 +183,32 @@ describe.skipIf(!replicaAvailable())('reading from a streaming replica (DATABASE
     expect(service.database.poolStatus()!.total).toBeGreaterThan(1);
     expect(service.database.primaryPoolStatus()!.total).toBeLessThanOrEqual(1);
   });
+
+  it(
+    'treats a read the replica cancels for a recovery conflict as unavailable (503, retry), not as a bug',
+    { timeout: 30_000 },
+    async () => {
+      // Rows a running read still sees are vacuumed away on the primary; the replica, told not to wait, cancels the read.
+      await pair.replica.configure({ max_standby_streaming_delay: '0' });
+      try {
+        await pair.primary.query('CREATE TABLE conflicted AS SELECT n FROM generate_series(1, 1000) AS n', [], DATABASE);
+        await pair.waitForReplay();
+        const reading = service.database.query(Prisma.sql`SELECT count(*) AS rows FROM conflicted CROSS JOIN pg_sleep(3)`).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await pair.primary.query('DELETE FROM conflicted', [], DATABASE);
+        await pair.primary.query('VACUUM conflicted', [], DATABASE);
+        const error = (await reading) as { cause?: { originalCode?: string; originalMessage?: string } } | undefined;
+        expect(error?.cause?.originalMessage).toMatch(/conflict with recovery/);
+        expect(error?.cause?.originalCode).toBe('40001');
+        expect(isDatabaseUnavailable(error)).toBe(true);
+      } finally {
+        await pair.replica.configure({ max_standby_streaming_delay: '30s' });
+      }
+    },
+  );
 
   it('refuses to migrate on the replica, saying to point the migration URL at the primary', async () => {
     const onReplica = await createDatabase({ kind: 'postgres', url: pair.replica.url(DATABASE), poolSize: 1 });

@@ -43,6 +43,8 @@ export interface Cluster {
   start(): Promise<void>;
   /** Stops it: `immediate` is a crash (the replica recovers on start), `fast` a clean shutdown. */
   stop(mode?: 'immediate' | 'fast'): Promise<void>;
+  /** Sets server settings (appended to postgresql.conf), reloads, and waits until the server shows them. */
+  configure(settings: Record<string, string>): Promise<void>;
   query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, values?: unknown[], database?: string): Promise<T[]>;
 }
 
@@ -68,6 +70,20 @@ function cluster(name: Cluster['name'], directory: string, dataDir: string, port
     },
     async stop(mode = 'immediate') {
       await run(bin('pg_ctl'), ['-D', dataDir, '-m', mode, '-w', '-t', '30', 'stop']);
+    },
+    async configure(settings) {
+      const lines = Object.entries(settings).map(([key, value]) => `${key} = '${value}'`);
+      await appendFile(path.join(dataDir, 'postgresql.conf'), `\n${lines.join('\n')}\n`);
+      await run(bin('pg_ctl'), ['-D', dataDir, 'reload']);
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const shown = await Promise.all(
+          Object.keys(settings).map((key) => this.query<{ value: string }>(`SELECT current_setting($1) AS value`, [key])),
+        );
+        if (shown.every(([row], i) => row?.value === Object.values(settings)[i])) return;
+        if (Date.now() > deadline) throw new Error(`${name} did not take ${JSON.stringify(settings)} after a reload`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     },
     async query(sql, values, database) {
       const client = new pg.Client({ connectionString: url(database), connectionTimeoutMillis: 5_000 });
