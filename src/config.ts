@@ -131,6 +131,14 @@ const environmentSchema = z.object({
     })
     .default('info'),
   DATABASE_URL: z.preprocess(emptyAsUnset, postgresUrl.optional()),
+  DATABASE_READ_URL: z.preprocess(emptyAsUnset, postgresUrl.optional()),
+  DATABASE_MIGRATE_URL: z.preprocess(emptyAsUnset, postgresUrl.optional()),
+  DATABASE_POOLER: z
+    .enum(['none', 'transaction'], {
+      message:
+        'must be none (DATABASE_URL reaches PostgreSQL itself) or transaction (it goes through PgBouncer with pool_mode=transaction, or another transaction-mode pooler)',
+    })
+    .default('none'),
   DATABASE_POOL_SIZE: integer(1, 1000).default(10),
   DATA_DIR: z.string().min(1).default('./.data'),
   MIGRATE_ON_START: booleanFlag.default(true),
@@ -175,9 +183,25 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       ? {
           kind: 'postgres' as const,
           url: env.DATABASE_URL,
+          readUrl: env.DATABASE_READ_URL,
+          pooler: env.DATABASE_POOLER,
           poolSize: env.DATABASE_POOL_SIZE,
           connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
           statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+          idleTimeoutMs: env.DATABASE_IDLE_TIMEOUT_MS,
+        }
+      : { kind: 'pglite' as const, dataDir: env.DATA_DIR },
+    // Migrations and demo data: one connection to the primary, DATABASE_MIGRATE_URL when set (a direct
+    // connection, past the pooler), and no statement_timeout (DDL and the wait for another instance's
+    // migration lock may rightly take longer than a request).
+    maintenanceDatabase: env.DATABASE_URL
+      ? {
+          kind: 'postgres' as const,
+          url: env.DATABASE_MIGRATE_URL ?? env.DATABASE_URL,
+          pooler: env.DATABASE_MIGRATE_URL ? ('none' as const) : env.DATABASE_POOLER,
+          poolSize: 1,
+          connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+          statementTimeoutMs: 0,
           idleTimeoutMs: env.DATABASE_IDLE_TIMEOUT_MS,
         }
       : { kind: 'pglite' as const, dataDir: env.DATA_DIR },
@@ -220,7 +244,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
   };
 }
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'AUTH_JWT_SECRET']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'DATABASE_READ_URL', 'DATABASE_MIGRATE_URL', 'AUTH_JWT_SECRET']);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -256,6 +280,22 @@ function crossVariableProblems(env: NodeJS.ProcessEnv): string[] {
   const requestTimeout = Number(env.REQUEST_TIMEOUT_MS ?? DEFAULT_REQUEST_TIMEOUT_MS);
   if (Number.isFinite(headersTimeout) && Number.isFinite(requestTimeout) && headersTimeout > requestTimeout) {
     problems.push(`HEADERS_TIMEOUT_MS (${headersTimeout}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeout})`);
+  }
+  // The primary's companions mean nothing without it: the embedded database has no replica, pooler or second door.
+  if (isSet('DATABASE_READ_URL') && !isSet('DATABASE_URL')) {
+    problems.push(
+      'DATABASE_READ_URL is set but DATABASE_URL is not: set DATABASE_URL to the primary (reads go to DATABASE_READ_URL, migrations to the primary)',
+    );
+  }
+  if (isSet('DATABASE_MIGRATE_URL') && !isSet('DATABASE_URL')) {
+    problems.push(
+      'DATABASE_MIGRATE_URL is set but DATABASE_URL is not: set DATABASE_URL too (the service serves from it; DATABASE_MIGRATE_URL is for migrations only)',
+    );
+  }
+  if ((env.DATABASE_POOLER ?? 'none') === 'transaction' && !isSet('DATABASE_URL')) {
+    problems.push(
+      'DATABASE_POOLER=transaction is set but DATABASE_URL is not: set DATABASE_URL to the pooler (the embedded database has none)',
+    );
   }
   if (env.NODE_ENV === 'production' && !isSet('AUTH_JWT_SECRET') && !isSet('AUTH_JWKS_URL')) {
     problems.push('NODE_ENV=production requires AUTH_JWT_SECRET or AUTH_JWKS_URL: the service never runs unauthenticated in production');

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { loadOrCreateDevelopmentSecret } from './auth/developmentSecret.js';
 import { createAuthenticator, signAccessToken } from './auth/viewer.js';
 import type { Config } from './config.js';
-import { createDatabase, type Database, type DatabaseOptions } from './db/client.js';
+import { createDatabase, serverSession, type Database, type DatabaseOptions } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, seedDemoData } from './db/seed.js';
 import { contextFactory } from './graphql/context.js';
@@ -28,15 +28,13 @@ export interface Service {
 }
 
 /**
- * Migrations and demo data, on PostgreSQL over a connection of their own without the serving
- * statement_timeout: DDL and the wait for another replica's migration lock may rightly take longer.
+ * Migrations and demo data, on PostgreSQL over a connection of their own to the primary
+ * (DATABASE_MIGRATE_URL when set, past any pooler), without the serving statement_timeout: DDL and
+ * the wait for another replica's migration lock may rightly take longer.
  */
 async function prepareDatabase(config: Config, logger: Logger, database: Database, databaseOptions: DatabaseOptions): Promise<void> {
   if (!config.migrateOnStart && !config.seedOnFirstStart) return;
-  const maintenance =
-    config.database.kind === 'postgres'
-      ? await createDatabase({ ...config.database, poolSize: 1, statementTimeoutMs: 0 }, databaseOptions)
-      : database;
+  const maintenance = config.database.kind === 'postgres' ? await createDatabase(config.maintenanceDatabase, databaseOptions) : database;
   try {
     if (config.migrateOnStart) {
       const applied = await migrate(maintenance);
@@ -54,10 +52,30 @@ async function prepareDatabase(config: Config, logger: Logger, database: Databas
   }
 }
 
+/**
+ * A transaction-mode pooler refuses session settings at connect, so the serving statement_timeout
+ * must come from the server (the role's or the database's settings, or the pooler's connect_query).
+ * Checked once at start: a mismatch is logged with the statement that fixes it.
+ */
+async function checkPooledStatementTimeout(config: Config, logger: Logger, database: Database): Promise<void> {
+  if (config.database.kind !== 'postgres' || config.database.pooler !== 'transaction') return;
+  const wanted = config.database.statementTimeoutMs ?? 0;
+  const session = await serverSession(database);
+  if (session.statementTimeoutMs === wanted) return;
+  logger.warn(
+    { serverStatementTimeoutMs: session.statementTimeoutMs, configuredStatementTimeoutMs: wanted },
+    `DATABASE_POOLER=transaction: the server gives this service's sessions statement_timeout=${session.statementTimeoutMs} ms, ` +
+      `not DATABASE_STATEMENT_TIMEOUT_MS=${wanted} (a transaction pooler cannot pass it per connection). ` +
+      `Set it on the server: ALTER ROLE "${session.role}" IN DATABASE "${session.database}" SET statement_timeout = ${wanted}; ` +
+      `(or PgBouncer's connect_query). Until then requests are bounded by the client only, ${wanted ? wanted + 1_000 : 'no'} ms.`,
+  );
+}
+
 export async function startService(config: Config, logger: Logger, databaseOptions: DatabaseOptions = {}): Promise<Service> {
   const database = await createDatabase(config.database, databaseOptions);
   try {
     await prepareDatabase(config, logger, database, databaseOptions);
+    await checkPooledStatementTimeout(config, logger, database);
 
     const developmentSecret = config.auth.jwtSecret || config.auth.jwksUrl ? undefined : loadOrCreateDevelopmentSecret(config.dataDir);
     const authenticate = createAuthenticator({ ...config.auth, jwtSecret: config.auth.jwtSecret ?? developmentSecret });

@@ -45,6 +45,64 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads from DATABASE_READ_URL when set, and migrates on DATABASE_MIGRATE_URL (direct), else on DATABASE_URL', () => {
+    const primary = 'postgresql://app:secret@primary.internal:5432/graphs';
+    const replica = 'postgresql://app:secret@replica.internal:5432/graphs';
+    const direct = 'postgresql://owner:secret@primary.internal:5432/graphs';
+    const plain = loadConfig({ DATABASE_URL: primary });
+    expect(plain.database).toMatchObject({ kind: 'postgres', url: primary, readUrl: undefined, pooler: 'none' });
+    expect(plain.maintenanceDatabase).toMatchObject({ kind: 'postgres', url: primary, pooler: 'none', poolSize: 1, statementTimeoutMs: 0 });
+
+    const scaled = loadConfig({
+      DATABASE_URL: primary,
+      DATABASE_READ_URL: replica,
+      DATABASE_MIGRATE_URL: direct,
+      DATABASE_POOLER: 'transaction',
+    });
+    expect(scaled.database).toMatchObject({ kind: 'postgres', url: primary, readUrl: replica, pooler: 'transaction', poolSize: 10 });
+    // Migrations go past the pooler: a direct connection keeps named statements and session settings.
+    expect(scaled.maintenanceDatabase).toMatchObject({ kind: 'postgres', url: direct, pooler: 'none', poolSize: 1, statementTimeoutMs: 0 });
+    expect(scaled.maintenanceDatabase).not.toHaveProperty('readUrl');
+
+    // Without DATABASE_MIGRATE_URL, migrations take DATABASE_URL as it is: through the pooler, so without named statements.
+    expect(loadConfig({ DATABASE_URL: primary, DATABASE_POOLER: 'transaction' }).maintenanceDatabase).toMatchObject({
+      url: primary,
+      pooler: 'transaction',
+    });
+    expect(loadConfig({ DATABASE_URL: primary, DATABASE_READ_URL: '', DATABASE_MIGRATE_URL: '' }).database).toMatchObject({
+      readUrl: undefined,
+    });
+  });
+
+  it('names every bad database variable in one error, never echoing a URL, and says what each needs', () => {
+    const password = 'hunter2-do-not-log';
+    const error = configError({
+      DATABASE_URL: 'postgresql://app@primary.internal:5432/graphs',
+      DATABASE_READ_URL: `mysql://app:${password}@replica/graphs`,
+      DATABASE_MIGRATE_URL: `postgresql://owner:${password}@`,
+      DATABASE_POOLER: 'pgbouncer',
+    });
+    expect(error.problems).toEqual([
+      'DATABASE_READ_URL: must be a URL like postgresql://user:password@host:5432/database',
+      'DATABASE_MIGRATE_URL: must be a URL like postgresql://user:password@host:5432/database',
+      expect.stringMatching(
+        /^DATABASE_POOLER="pgbouncer": must be none .* or transaction \(it goes through PgBouncer with pool_mode=transaction/,
+      ),
+    ]);
+    expect(error.message).not.toContain(password);
+  });
+
+  it('refuses a replica, a migration URL or a pooler without DATABASE_URL', () => {
+    const replica = 'postgresql://app:secret@replica.internal:5432/graphs';
+    const error = configError({ DATABASE_READ_URL: replica, DATABASE_MIGRATE_URL: replica, DATABASE_POOLER: 'transaction' });
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^DATABASE_READ_URL is set but DATABASE_URL is not: set DATABASE_URL to the primary/),
+      expect.stringMatching(/^DATABASE_MIGRATE_URL is set but DATABASE_URL is not/),
+      expect.stringMatching(/^DATABASE_POOLER=transaction is set but DATABASE_URL is not/),
+    ]);
+    expect(error.message).not.toContain('secret');
+  });
+
   it('treats an empty DATABASE_URL as unset', () => {
     expect(loadConfig({ DATABASE_URL: '' }).database.kind).toBe('pglite');
   });

@@ -20,10 +20,9 @@ try {
   process.exit(1);
 }
 const logger = createLogger(config.logLevel);
-// Maintenance, not serving: no statement_timeout, DDL and the migration lock may take their time.
-const database = await createDatabase(
-  config.database.kind === 'postgres' ? { ...config.database, statementTimeoutMs: 0 } : config.database,
-);
+// Maintenance, not serving: the primary (DATABASE_MIGRATE_URL when set), no statement_timeout, DDL
+// and the migration lock may take their time.
+const database = await createDatabase(config.maintenanceDatabase);
 try {
   const applied = await migrate(database);
   logger.info(

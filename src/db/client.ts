@@ -1,6 +1,8 @@
 // The one place that decides which database the service talks to: PostgreSQL through
 // @prisma/adapter-pg when DATABASE_URL is set, an embedded PGlite in DATA_DIR otherwise.
-// Everything above this module sends the same SQL through the same Database.query/transaction.
+// Everything above this module sends the same SQL through the same Database.query/transaction:
+// with a read replica (DATABASE_READ_URL), `query` reads from it and `transaction` goes to the
+// primary (docs/decisions/0003).
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +19,17 @@ export type { PrismaClient };
 export type DatabaseConfig =
   | {
       kind: 'postgres';
+      /** The primary (or the pooler in front of it): transactions, migrations, the Prisma client. */
       url: string;
+      /** A streaming replica every `query` reads from; absent: `url`. Writes and transactions never go there. */
+      readUrl?: string;
+      /**
+       * `transaction`: the URLs reach PostgreSQL through a transaction-mode pooler (PgBouncer
+       * pool_mode=transaction), where consecutive statements may run on different server sessions:
+       * statements are unnamed and no session setting is sent at connect. Absent or `none`: direct.
+       */
+      pooler?: 'none' | 'transaction';
+      /** Connections in each pool (the primary's, and the replica's when there is one). */
       poolSize: number;
       /** Longest wait for a pooled connection (a new one, or a busy pool's next free one); absent: no bound. */
       connectTimeoutMs?: number;
@@ -60,6 +72,15 @@ export interface TransactionSql {
   execute(statement: Prisma.Sql): Promise<number>;
 }
 
+/** What answers right now (`readiness()`): the primary, and the replica when reads go to one. */
+export interface Readiness {
+  /** The database the service reads from answers: the replica when configured, else the primary. */
+  ready: boolean;
+  primary: boolean;
+  /** Absent when there is no read replica. */
+  replica?: boolean;
+}
+
 export interface Database {
   /**
    * The Prisma client over the same adapter, for tools and tests. The service itself does not use
@@ -76,9 +97,19 @@ export interface Database {
   /** Runs `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (sql: TransactionSql) => Promise<T>): Promise<T>;
   kind: DatabaseConfig['kind'];
+  /** True when `query` reads from a replica (DATABASE_READ_URL). */
+  readsFromReplica: boolean;
+  /** The pool `query` uses: the replica's when there is one, else the primary's. */
   poolStatus(): PoolStatus | undefined;
-  /** True when the database answers a trivial query. */
+  /** The primary's pool (transactions, the Prisma client); the same as `poolStatus()` without a replica. */
+  primaryPoolStatus(): PoolStatus | undefined;
+  /**
+   * True when the database the service reads from answers a trivial query: the replica when there
+   * is one (every serving read goes there), else the primary. `/readyz`'s answer.
+   */
   ping(): Promise<boolean>;
+  /** Checks the primary and the replica (when there is one) at once. */
+  readiness(): Promise<Readiness>;
   close(): Promise<void>;
 }
 
@@ -106,50 +137,75 @@ function preparedStatementName({ sql }: { sql: string }): string {
   return name;
 }
 
+type PostgresConfig = Extract<DatabaseConfig, { kind: 'postgres' }>;
+
+/** One pg pool and the driver adapter over it, for one URL. */
+function postgresAdapter(config: PostgresConfig, url: string): { pool: pg.Pool; adapter: PrismaPg } {
+  const direct = (config.pooler ?? 'none') === 'none';
+  // Our own pool, so its counts can be read and it is ended exactly once, by close().
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: config.poolSize,
+    // pg-pool applies this both to opening a connection and to waiting in its queue for a free
+    // one: the queue is bounded in time, and a database that is down fails fast instead of hanging.
+    connectionTimeoutMillis: config.connectTimeoutMs ?? 0,
+    idleTimeoutMillis: config.idleTimeoutMs ?? 10_000,
+    ...(config.statementTimeoutMs
+      ? {
+          // Behind a transaction pooler the server's statement_timeout comes from the role's or the
+          // database's settings (the pooler refuses it as a startup parameter); the client-side bound stays.
+          ...(direct ? { statement_timeout: config.statementTimeoutMs } : {}),
+          query_timeout: config.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+        }
+      : {}),
+    // Dead peers behind a silent network are noticed by the kernel instead of never.
+    keepAlive: true,
+    // Our statements are prepared (preparedStatementName) and their best plan does not depend on
+    // the values bound: key arrays, a limit. PostgreSQL would still re-plan them on every
+    // execution (it judges the generic plan by an estimate of unnest's size), which was a third
+    // of a history request's database time; the generic plan is the same index range scans.
+    // A transaction pooler refuses session settings at connect, and keeps no statement between transactions.
+    ...(direct ? { options: '-c plan_cache_mode=force_generic_plan' } : {}),
+  });
+  // An idle connection the server terminates (restart, pg_terminate_backend) emits 'error' on the
+  // pool, which has already discarded it; unhandled, that would crash the process, and Prisma only
+  // attaches its own listener once it first connects.
+  pool.on('error', () => {});
+  // Named statements live in one server session: behind a transaction pooler the next execution may
+  // reach another session, where the name is unknown (or already taken), so they stay unnamed there.
+  const adapter = new PrismaPg(pool, direct ? { statementNameGenerator: preparedStatementName } : {});
+  return { pool, adapter };
+}
+
+const status = (pool: pg.Pool): PoolStatus => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
+
 export async function createDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Promise<Database> {
-  let closeDriver = async () => {};
+  const closers: (() => Promise<void>)[] = [];
   let adapter: PrismaPg | PrismaPGlite;
   let pool: pg.Pool | undefined;
+  let readPool: pg.Pool | undefined;
+  let readAdapter: PrismaPg | undefined;
   if (config.kind === 'postgres') {
-    // Our own pool, so its counts can be read and it is ended exactly once, by close().
-    pool = new pg.Pool({
-      connectionString: config.url,
-      max: config.poolSize,
-      // pg-pool applies this both to opening a connection and to waiting in its queue for a free
-      // one: the queue is bounded in time, and a database that is down fails fast instead of hanging.
-      connectionTimeoutMillis: config.connectTimeoutMs ?? 0,
-      idleTimeoutMillis: config.idleTimeoutMs ?? 10_000,
-      ...(config.statementTimeoutMs
-        ? { statement_timeout: config.statementTimeoutMs, query_timeout: config.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS }
-        : {}),
-      // Dead peers behind a silent network are noticed by the kernel instead of never.
-      keepAlive: true,
-      // Our statements are prepared (preparedStatementName) and their best plan does not depend on
-      // the values bound: key arrays, a limit. PostgreSQL would still re-plan them on every
-      // execution (it judges the generic plan by an estimate of unnest's size), which was a third
-      // of a history request's database time; the generic plan is the same index range scans.
-      options: '-c plan_cache_mode=force_generic_plan',
-    });
-    // An idle connection the server terminates (restart, pg_terminate_backend) emits 'error' on the
-    // pool, which has already discarded it; unhandled, that would crash the process, and Prisma only
-    // attaches its own listener once it first connects.
-    pool.on('error', () => {});
-    const ownPool = pool;
-    adapter = new PrismaPg(ownPool, { statementNameGenerator: preparedStatementName });
-    closeDriver = async () => {
-      if (!ownPool.ended) await ownPool.end();
-    };
+    ({ pool, adapter } = postgresAdapter(config, config.url));
+    if (config.readUrl) ({ pool: readPool, adapter: readAdapter } = postgresAdapter(config, config.readUrl));
+    for (const ownPool of [pool, readPool]) {
+      if (ownPool)
+        closers.push(async () => {
+          if (!ownPool.ended) await ownPool.end();
+        });
+    }
   } else {
     const directory = path.resolve(config.dataDir, 'pglite');
     mkdirSync(directory, { recursive: true });
     // Loaded only for the embedded database: a PostgreSQL deployment does not carry PGlite in memory.
     const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
     const pglite = await PGlite.create(directory);
-    closeDriver = () => pglite.close();
+    closers.push(() => pglite.close());
     adapter = new PrismaPGlite(pglite);
   }
   const onQuery = options.onQuery;
   const driver: SqlDriverAdapter = await adapter.connect();
+  const readDriver: SqlDriverAdapter = readAdapter ? await readAdapter.connect() : driver;
   // Statements are logged (and counted by the tests) here, as Prisma's query events would.
   const logged =
     <T>(send: (request: SqlQuery) => Promise<T>) =>
@@ -163,7 +219,14 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
         onQuery({ query: request.sql, durationMs: performance.now() - started });
       }
     };
-  const query: RunSql = logged((request) => driver.queryRaw(request));
+  // Every read the service serves goes to the replica when there is one; the primary gets transactions.
+  const query: RunSql = logged((request) => readDriver.queryRaw(request));
+  const primaryQuery: RunSql = readDriver === driver ? query : logged((request) => driver.queryRaw(request));
+  const answers = (run: RunSql) =>
+    run(sql`SELECT 1`).then(
+      () => true,
+      () => false,
+    );
   const transaction = async <T>(work: (sql: TransactionSql) => Promise<T>): Promise<T> => {
     const tx = await driver.startTransaction();
     // An adapter either wraps the transaction itself (PGlite) or expects its user to send the
@@ -199,19 +262,30 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
     query,
     transaction,
     kind: config.kind,
-    poolStatus: () => (pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : undefined),
-    async ping() {
-      try {
-        await query(sql`SELECT 1`);
-        return true;
-      } catch {
-        return false;
-      }
+    readsFromReplica: readDriver !== driver,
+    poolStatus: () => (readPool ? status(readPool) : pool ? status(pool) : undefined),
+    primaryPoolStatus: () => (pool ? status(pool) : undefined),
+    ping: () => answers(query),
+    async readiness() {
+      const [replica, primary] = await Promise.all([answers(query), readDriver === driver ? undefined : answers(primaryQuery)]);
+      return primary === undefined ? { ready: replica, primary: replica } : { ready: replica, primary, replica };
     },
     async close() {
+      if (readDriver !== driver) await readDriver.dispose();
       await driver.dispose();
       await prisma.$disconnect();
-      await closeDriver();
+      for (const close of closers) await close();
     },
   };
+}
+
+/** The role, database and statement_timeout a serving session gets from the server (one read, through `query`). */
+export async function serverSession(
+  database: Pick<Database, 'query'>,
+): Promise<{ role: string; database: string; statementTimeoutMs: number }> {
+  const { rows } = await database.query(
+    sql`SELECT current_user::text, current_database()::text, setting FROM pg_settings WHERE name = 'statement_timeout'`,
+  );
+  const [role, name, timeout] = rows[0] as [string, string, string];
+  return { role, database: name, statementTimeoutMs: Number(timeout) };
 }

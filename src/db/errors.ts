@@ -7,8 +7,8 @@
 //     mapping of the pg error: a `kind` such as DatabaseNotReachable (ECONNREFUSED), ConnectionClosed
 //     (ECONNRESET), SocketTimeout, TooManyConnections, or kind "postgres" with the SQLSTATE `code`
 //     (57P01 after pg_terminate_backend, 55000 FATAL when the database does not allow connections,
-//     57014 when statement_timeout cancels a query). The Prisma code is P2010 for raw queries, P1001 etc.
-//     for model queries.
+//     57014 when statement_timeout cancels a query, 40001 when a replica cancels it for a recovery
+//     conflict). The Prisma code is P2010 for raw queries, P1001 etc. for model queries.
 //  2. A plain Error from pg / pg-pool that the adapter does not recognise and rethrows as it is:
 //     "timeout exceeded when trying to connect" (no pooled connection within connectionTimeoutMillis),
 //     "Connection terminated unexpectedly", "Connection terminated due to connection timeout",
@@ -32,6 +32,8 @@ const ADAPTER_UNAVAILABLE_KINDS = new Set([
   'SocketTimeout',
   'TooManyConnections',
   'TlsConnectionError',
+  // SQLSTATE 40001 / 40P01: on this read-only service, a replica's recovery conflict (see below).
+  'TransactionWriteConflict',
 ]);
 
 /**
@@ -45,6 +47,12 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '57014', // query_canceled: statement_timeout
   '53300', // too_many_connections
   '53400', // configuration_limit_exceeded
+  // A read replica cancels a query that conflicts with the WAL it must replay (rows vacuumed on the
+  // primary that the query's snapshot still needed): "canceling statement due to conflict with
+  // recovery". The service never runs serializable transactions nor takes row locks, so on its
+  // reads these two states mean that, and the same read succeeds when retried.
+  '40001', // serialization_failure (recovery conflict: snapshot, tablespace, lock)
+  '40P01', // deadlock_detected (recovery conflict: buffer pin deadlock)
 ]);
 
 const SOCKET_ERROR_CODES = new Set([

@@ -14,6 +14,18 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', i
 // The key `prisma migrate` itself locks on: our step and Prisma's exclude each other too.
 const MIGRATION_LOCK_KEY = 72707369;
 
+/**
+ * The first statements of every migration transaction. The lock is transaction-scoped, so it holds
+ * through a transaction-mode pooler too (a session lock would be taken and released on whichever
+ * server session the pooler lent). No statement_timeout, whatever the connection would get from the
+ * role's or database's settings (where a pooled deployment puts the serving timeout): DDL and the
+ * wait for another instance's lock may rightly take longer than a request.
+ */
+async function lockForMigrations(execute: (statement: Prisma.Sql) => Promise<number>): Promise<void> {
+  await execute(Prisma.sql`SET LOCAL statement_timeout = 0`);
+  await execute(Prisma.sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+}
+
 export class MigrationError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -51,28 +63,39 @@ async function readMigrations(directory = MIGRATIONS_DIR): Promise<MigrationFile
 /** Applies every pending migration; returns the names it applied (empty when up to date). */
 export async function migrate(database: Pick<Database, 'transaction'>, directory = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await readMigrations(directory);
-  await database.transaction(async ({ execute }) => {
-    await execute(Prisma.sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
-    await execute(
-      Prisma.raw(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
-      "id" VARCHAR(36) PRIMARY KEY NOT NULL,
-      "checksum" VARCHAR(64) NOT NULL,
-      "finished_at" TIMESTAMPTZ,
-      "migration_name" VARCHAR(255) NOT NULL,
-      "logs" TEXT,
-      "rolled_back_at" TIMESTAMPTZ,
-      "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
-      "applied_steps_count" INTEGER NOT NULL DEFAULT 0
-    )`),
-    );
-  });
+  try {
+    await database.transaction(async ({ execute }) => {
+      await lockForMigrations(execute);
+      await execute(
+        Prisma.raw(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+        "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+        "checksum" VARCHAR(64) NOT NULL,
+        "finished_at" TIMESTAMPTZ,
+        "migration_name" VARCHAR(255) NOT NULL,
+        "logs" TEXT,
+        "rolled_back_at" TIMESTAMPTZ,
+        "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+        "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+      )`),
+      );
+    });
+  } catch (error) {
+    // A replica refuses the lock and the DDL with messages that do not say "wrong server": say it.
+    if (await isStandby(database)) {
+      throw new MigrationError(
+        'Cannot migrate on a read-only replica (the server is in recovery): migrations run on the primary. Point DATABASE_MIGRATE_URL (or DATABASE_URL) at the primary; DATABASE_READ_URL is where a replica goes.',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 
   const applied: string[] = [];
   for (const migration of migrations) {
     // One transaction per migration, holding the lock: a replica that waited sees the other's
     // record once it gets the lock, and skips the migration instead of applying it twice.
     const didApply = await database.transaction(async ({ query, execute }) => {
-      await execute(Prisma.sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+      await lockForMigrations(execute);
       const [record] = records<AppliedMigration>(
         await query(Prisma.sql`
           SELECT checksum, finished_at IS NOT NULL AS finished FROM "_prisma_migrations"
@@ -116,6 +139,18 @@ export async function migrate(database: Pick<Database, 'transaction'>, directory
     if (didApply) applied.push(migration.name);
   }
   return applied;
+}
+
+/** True when the server is a hot standby; false when it is not, or cannot say (PGlite has no such function). */
+async function isStandby(database: Pick<Database, 'transaction'>): Promise<boolean> {
+  try {
+    const [row] = records<{ standby: boolean }>(
+      await database.transaction(({ query }) => query(Prisma.sql`SELECT pg_is_in_recovery() AS standby`)),
+    );
+    return row?.standby === true;
+  } catch {
+    return false;
+  }
 }
 
 /** The database's reason for refusing a statement, as the driver adapter reports it. */

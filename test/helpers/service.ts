@@ -1,8 +1,9 @@
 // Starts the real service (src/service.ts) on a loopback port over a fresh test database, with a
 // known HS256 secret and a record of every SQL statement Prisma sends.
+import { pino } from 'pino';
 import { signAccessToken } from '../../src/auth/viewer.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/service.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 
@@ -23,37 +24,61 @@ export async function startTestService(
   kind: DatabaseKind,
   options: {
     seed?: boolean;
-    env?: Record<string, string>;
+    /** More variables; a function gets the fresh database's own URL (e.g. for DATABASE_MIGRATE_URL). */
+    env?: Record<string, string> | ((url: string) => Record<string, string>);
     /** Rewrites the fresh database's URL before the service gets it (e.g. to go through a TCP proxy). */
     databaseUrl?: (url: string) => string;
+    /** Where the service logs (default: pino at TEST_LOG_LEVEL, silent unless set). */
+    logger?: Logger;
   } = {},
 ): Promise<TestService> {
   const database = await createTestDatabase(kind);
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  const config = testConfig({
     DATA_DIR: database.dataDir,
-    AUTH_JWT_SECRET: TEST_JWT_SECRET,
     SEED_ON_FIRST_START: options.seed ? 'true' : 'false',
     ...(database.url ? { DATABASE_URL: options.databaseUrl ? options.databaseUrl(database.url) : database.url } : {}),
-    ...options.env,
+    ...(typeof options.env === 'function' ? options.env(database.url ?? '') : options.env),
   });
   const statements: string[] = [];
-  const service = await startService(config, createLogger(config.logLevel), { onQuery: (event) => statements.push(event.query) });
+  const service = await startService(config, options.logger ?? createLogger(config.logLevel), {
+    onQuery: (event) => statements.push(event.query),
+  });
   return {
     url: service.url,
     service,
     database,
     prisma: service.database.prisma,
     statements,
-    token: (sub, claims = {}) => signAccessToken(TEST_JWT_SECRET, { sub, ...claims }),
+    token: testToken,
     async close() {
       await service.close();
       await database.drop();
     },
   };
+}
+
+/** The service's configuration as the tests run it (loopback, a free port, the test secret, no demo data), plus `env`. */
+export function testConfig(env: Record<string, string>) {
+  return loadConfig({
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    SEED_ON_FIRST_START: 'false',
+    ...env,
+  });
+}
+
+/** A token the test services accept. */
+export const testToken = (sub: string, claims: { isSuperuser?: boolean; expiresIn?: string | number } = {}) =>
+  signAccessToken(TEST_JWT_SECRET, { sub, ...claims });
+
+/** A pino logger that keeps every line it writes, parsed, for tests that read what the service logged. */
+export function recordingLogger(level = 'info'): { logger: Logger; lines: Record<string, any>[] } {
+  const lines: Record<string, any>[] = [];
+  const logger = pino({ level }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, any>) });
+  return { logger, lines };
 }
 
 /** POSTs a GraphQL operation and returns the parsed JSON body. */

@@ -1,0 +1,230 @@
+// The service behind PgBouncer in pool_mode=transaction (Debian's 1.18, no prepared-statement
+// support), started by this file on a free loopback port with a server pool smaller than the
+// service's pool and than the client concurrency. What a transaction pooler breaks is shown first
+// (session settings at connect, named statements); then, with DATABASE_POOLER=transaction and
+// migrations on a direct DATABASE_MIGRATE_URL, the core REST and GraphQL cases, a short load with
+// zero errors, the migration lock through the pooler, and where statement_timeout comes from.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, serverSession } from '../../src/db/client.js';
+import { isDatabaseUnavailable } from '../../src/db/errors.js';
+import { Prisma } from '../../src/db/generated/client.js';
+import { migrate, readMigrations } from '../../src/db/migrate.js';
+import { coreCases, insertCoreData, type CoreData } from '../helpers/coreCases.js';
+import { createTestDatabase, POSTGRES_ADMIN_URL, postgresAvailable, type TestDatabase } from '../helpers/databases.js';
+import { describeLoad, mixedLoad } from '../helpers/load.js';
+import { pgbouncerAvailable, startPgBouncer, type PgBouncer } from '../helpers/pgbouncer.js';
+import { recordingLogger, startTestService, testToken, type TestService } from '../helpers/service.js';
+
+const PGBOUNCER_POOL = 2;
+const SERVICE_POOL = 8;
+const CLIENTS = 24;
+const STATEMENT_TIMEOUT_MS = 2_000;
+
+const target = new URL(POSTGRES_ADMIN_URL);
+const server = { host: target.hostname, port: Number(target.port || 5432), user: decodeURIComponent(target.username || 'postgres') };
+const databaseName = (url: string) => new URL(url).pathname.slice(1);
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: unknown) => error as Error & { cause?: { originalMessage?: string } },
+  );
+const reason = (error: Error & { cause?: { originalMessage?: string } }) => error.cause?.originalMessage ?? error.message;
+
+describe.skipIf(!postgresAvailable || !pgbouncerAvailable())('behind PgBouncer, pool_mode=transaction', () => {
+  let bouncer: PgBouncer;
+  let service: TestService;
+  let data: CoreData;
+  const { logger, lines } = recordingLogger('info');
+
+  beforeAll(async () => {
+    bouncer = await startPgBouncer({ target: server, poolSize: PGBOUNCER_POOL });
+    service = await startTestService('postgres', {
+      databaseUrl: (url) => bouncer.via(url),
+      env: (directUrl) => ({
+        DATABASE_POOLER: 'transaction',
+        DATABASE_MIGRATE_URL: directUrl,
+        DATABASE_POOL_SIZE: String(SERVICE_POOL),
+        DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
+        // The pooler queues what its small pool cannot run at once; a busy shared machine may be slow.
+        DATABASE_CONNECT_TIMEOUT_MS: '10000',
+      }),
+      logger,
+    });
+    // Through the pooler too: the service's Prisma client is on DATABASE_URL.
+    data = await insertCoreData(service.prisma);
+  });
+  afterAll(async () => {
+    await service?.close();
+    await bouncer?.close();
+  });
+
+  describe('what transaction mode breaks without DATABASE_POOLER=transaction', () => {
+    let scratch: TestDatabase;
+    beforeAll(async () => {
+      scratch = await createTestDatabase('postgres');
+    });
+    afterAll(() => scratch?.drop());
+
+    it('refuses the session settings a direct connection sends at connect (statement_timeout, options)', async () => {
+      for (const statementTimeoutMs of [STATEMENT_TIMEOUT_MS, 0]) {
+        const database = await createDatabase({ kind: 'postgres', url: bouncer.via(scratch.url!), poolSize: 1, statementTimeoutMs });
+        try {
+          const error = await failure(database.query(Prisma.sql`SELECT 1`));
+          expect(reason(error)).toMatch(/unsupported startup parameter: (statement_timeout|options)/);
+        } finally {
+          await database.close();
+        }
+      }
+    });
+
+    it('loses named statements between transactions even when the settings are ignored, and unnamed ones work', async () => {
+      const lenient = await startPgBouncer({
+        target: server,
+        poolSize: PGBOUNCER_POOL,
+        settings: { ignore_startup_parameters: 'options,statement_timeout' },
+      });
+      try {
+        const url = lenient.via(scratch.url!);
+        const read = (database: Awaited<ReturnType<typeof createDatabase>>) =>
+          Promise.all(Array.from({ length: 12 }, (_, i) => database.query(Prisma.sql`SELECT ${i}::int AS i, pg_backend_pid() AS pid`)));
+        const named = await createDatabase({ kind: 'postgres', url, poolSize: 6, statementTimeoutMs: STATEMENT_TIMEOUT_MS });
+        try {
+          const errors = await Promise.allSettled([read(named), read(named)]);
+          const refused = errors.filter((outcome) => outcome.status === 'rejected');
+          expect(refused.length).toBeGreaterThan(0);
+          expect(reason((refused[0] as PromiseRejectedResult).reason)).toMatch(
+            /prepared statement "gms_\w+" (already exists|does not exist)/,
+          );
+        } finally {
+          await named.close();
+        }
+        const unnamed = await createDatabase({ kind: 'postgres', url, poolSize: 6, pooler: 'transaction' });
+        try {
+          const results = [...(await read(unnamed)), ...(await read(unnamed))];
+          expect(results.map((result) => result.rows[0]![0])).toEqual([...Array(12).keys(), ...Array(12).keys()]);
+          // The pooler really spread them over its sessions.
+          expect(new Set(results.map((result) => result.rows[0]![1])).size).toBeGreaterThan(1);
+        } finally {
+          await unnamed.close();
+        }
+      } finally {
+        await lenient.close();
+      }
+    });
+  });
+
+  describe('with DATABASE_POOLER=transaction', () => {
+    coreCases(() => ({ url: service.url, data, statements: service.statements }));
+
+    it(`serves ${CLIENTS} concurrent clients with a server pool of ${PGBOUNCER_POOL}: zero errors`, { timeout: 60_000 }, async () => {
+      const database = databaseName(service.database.url!);
+      let peakServerConnections = 0;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          peakServerConnections = Math.max(peakServerConnections, await bouncer.serverConnections(database));
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })();
+      const results = await mixedLoad([service.url], {
+        token: await testToken(data.member),
+        slugs: [data.walked.slug, data.other.slug],
+        connections: CLIENTS,
+      }).finally(() => (sampling = false));
+      await sampler;
+      const pool = service.service.database.poolStatus()!;
+      console.log(
+        `through PgBouncer: ${describeLoad(results)}; PgBouncer server connections at most ${peakServerConnections}; service pool ${JSON.stringify(pool)}`,
+      );
+      const [result] = results;
+      expect(result!.errors).toBe(0);
+      expect(result!.timeouts).toBe(0);
+      expect(result!.non2xx).toBe(0);
+      expect(result!.ok).toBeGreaterThan(CLIENTS);
+      // The service opened more connections to the pooler than the pooler opened to PostgreSQL.
+      expect(peakServerConnections).toBeGreaterThan(0);
+      expect(peakServerConnections).toBeLessThanOrEqual(PGBOUNCER_POOL);
+      expect(pool.total).toBeGreaterThan(PGBOUNCER_POOL);
+      expect(pool.total).toBeLessThanOrEqual(SERVICE_POOL);
+    });
+
+    it('takes statement_timeout from the server: warns at start with the statement to run, which then applies', async () => {
+      const warning = lines.find((line) => line.level === 40 && /DATABASE_POOLER=transaction/.test(line.msg));
+      expect(warning, 'a start-up warning about statement_timeout').toBeDefined();
+      expect(warning!).toMatchObject({ serverStatementTimeoutMs: 0, configuredStatementTimeoutMs: STATEMENT_TIMEOUT_MS });
+      const fix = /ALTER ROLE "[^"]+" IN DATABASE "[^"]+" SET statement_timeout = \d+/.exec(warning!.msg)?.[0];
+      expect(fix).toBe(
+        `ALTER ROLE "${server.user}" IN DATABASE "${databaseName(service.database.url!)}" SET statement_timeout = ${STATEMENT_TIMEOUT_MS}`,
+      );
+      // A per-database role setting: dropped with the test database, invisible to every other one.
+      await adminQuery(fix!);
+      // Sessions read role settings when they start: let PgBouncer open new ones.
+      await bouncer.admin(`RECONNECT ${databaseName(service.database.url!)}`);
+      expect(await serverSession(service.service.database)).toMatchObject({ statementTimeoutMs: STATEMENT_TIMEOUT_MS });
+      // The server itself cancels a statement that runs too long (57014), before the client's own bound (timeout + 1 s).
+      const started = Date.now();
+      const error = await failure(service.service.database.query(Prisma.sql`SELECT pg_sleep(10)`));
+      expect(Date.now() - started).toBeLessThan(STATEMENT_TIMEOUT_MS + 1_000);
+      expect(reason(error)).toMatch(/statement timeout/);
+      expect(isDatabaseUnavailable(error)).toBe(true);
+    });
+  });
+
+  it('migrates through the pooler too: the transaction-scoped lock lets exactly one of two instances apply each migration', async () => {
+    const fresh = await createTestDatabase('postgres');
+    const instances = await Promise.all(
+      [0, 1].map(() => createDatabase({ kind: 'postgres', url: bouncer.via(fresh.url!), poolSize: 1, pooler: 'transaction' })),
+    );
+    try {
+      const applied = await Promise.all(instances.map((database) => migrate(database)));
+      const names = (await readMigrations()).map((migration) => migration.name);
+      expect([...applied[0]!, ...applied[1]!].sort()).toEqual(names);
+      const { rows } = await instances[0]!.query(
+        Prisma.sql`SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL ORDER BY 1`,
+      );
+      expect(rows.map((row) => row[0])).toEqual(names);
+    } finally {
+      await Promise.all(instances.map((database) => database.close()));
+      await fresh.drop();
+    }
+  });
+
+  it('keeps a second migrating instance waiting on the lock while the first holds it through the pooler', async () => {
+    // The lock is the one migrate() takes; held here on a pooled session for 1 s.
+    const fresh = await createTestDatabase('postgres');
+    const holder = await createDatabase({ kind: 'postgres', url: bouncer.via(fresh.url!), poolSize: 1, pooler: 'transaction' });
+    const waiter = await createDatabase({ kind: 'postgres', url: bouncer.via(fresh.url!), poolSize: 1, pooler: 'transaction' });
+    try {
+      let released = 0;
+      const holding = holder.transaction(async ({ execute }) => {
+        await execute(Prisma.sql`SELECT pg_advisory_xact_lock(72707369)`);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        released = Date.now();
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const applied = await migrate(waiter);
+      const finished = Date.now();
+      await holding;
+      expect(applied.length).toBeGreaterThan(0);
+      expect(finished).toBeGreaterThanOrEqual(released);
+    } finally {
+      await holder.close();
+      await waiter.close();
+      await fresh.drop();
+    }
+  });
+});
