@@ -45,7 +45,7 @@ interface AppliedMigration {
   finished: boolean;
 }
 
-async function readMigrations(directory = MIGRATIONS_DIR): Promise<MigrationFile[]> {
+export async function readMigrations(directory = MIGRATIONS_DIR): Promise<MigrationFile[]> {
   const entries = await readdir(directory, { withFileTypes: true });
   const names = entries
     .filter((entry) => entry.isDirectory())

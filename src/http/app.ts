@@ -18,7 +18,7 @@ import type { Playground } from './playground.js';
 import { detail, getRoute, sendJson } from './reply.js';
 
 export interface AppDependencies {
-  database: Pick<Database, 'ping'>;
+  database: Pick<Database, 'readiness'>;
   graphql: ApolloServer<Context>;
   createContext: CreateContext;
   logger: Logger;
@@ -171,12 +171,12 @@ export async function createApp({
   }
 
   getRoute(app, '/healthz', (_request, reply) => sendJson(reply, { status: 200, body: { status: 'ok' } }));
-  getRoute(app, '/readyz', async (_request, reply) =>
-    sendJson(
-      reply,
-      (await database.ping()) ? { status: 200, body: { status: 'ready' } } : { status: 503, body: { status: 'database unavailable' } },
-    ),
-  );
+  getRoute(app, '/readyz', async (_request, reply) => {
+    const { ready, primary, replica } = await database.readiness();
+    // With a read replica, operators see which side is down; the status follows the side reads use.
+    const sides = replica === undefined ? {} : { primary: primary ? 'up' : 'down', replica: replica ? 'up' : 'down' };
+    return sendJson(reply, { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'database unavailable', ...sides } });
+  });
   const rest = restRoutes(app, { createContext, publicBaseUrl, trustedProxy });
   await app.register(graphqlRoutes, { graphql, createContext, maxQueryBytes, playground });
   await app.ready();

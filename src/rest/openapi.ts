@@ -261,8 +261,14 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         tags: ['operations'],
         security: [],
         responses: {
-          '200': { description: 'The database answers.', content: json(statusBody(['ready'])) },
-          '503': { description: 'The database does not answer.', content: json(statusBody(['database unavailable'])) },
+          '200': {
+            description: 'The database the service reads from answers (the read replica when one is configured).',
+            content: json(readinessBody(['ready'])),
+          },
+          '503': {
+            description: 'The database the service reads from does not answer.',
+            content: json(readinessBody(['database unavailable'])),
+          },
         },
       },
     },
@@ -347,6 +353,13 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
     },
   },
 };
+
+/** `status`, and with a read replica which side answers: `primary` and `replica`, `up` or `down`. */
+function readinessBody(values: string[]): SchemaObject {
+  const side = { type: 'string', enum: ['up', 'down'] };
+  const body = statusBody(values);
+  return { ...body, properties: { ...body.properties, primary: side, replica: side } };
+}
 
 function statusBody(values: string[]): SchemaObject {
   return { type: 'object', properties: { status: { type: 'string', enum: values } }, required: ['status'], additionalProperties: false };

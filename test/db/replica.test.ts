@@ -51,7 +51,11 @@ describe.skipIf(!replicaAvailable())('reading from a streaming replica (DATABASE
     });
     return { status: response.status, headers: response.headers, body: (await response.json()) as { data?: any; errors?: any[] } };
   };
-  const ready = async () => (await fetch(`${service.url}/readyz`, { signal: AbortSignal.timeout(20_000) })).status;
+  const readyz = async () => {
+    const response = await fetch(`${service.url}/readyz`, { signal: AbortSignal.timeout(20_000) });
+    return { status: response.status, body: (await response.json()) as unknown };
+  };
+  const ready = async () => (await readyz()).status;
   const newestIds = async (token: string) => ((await rest(data.other.slug, token)).body as { id: string }[]).map((run) => run.id);
 
   beforeAll(async () => {
@@ -137,7 +141,7 @@ describe.skipIf(!replicaAvailable())('reading from a streaming replica (DATABASE
       expect(viaGraphql.status).toBe(503);
       expect(viaGraphql.body.data).toEqual({ graph: null });
       expect(viaGraphql.body.errors?.[0]?.extensions).toEqual({ code: 'SERVICE_UNAVAILABLE' });
-      expect(await ready()).toBe(503);
+      expect(await readyz()).toEqual({ status: 503, body: { status: 'database unavailable', primary: 'up', replica: 'down' } });
       expect(await service.database.readiness()).toEqual({ ready: false, primary: true, replica: false });
     } finally {
       await pair.replica.start();
@@ -162,7 +166,7 @@ describe.skipIf(!replicaAvailable())('reading from a streaming replica (DATABASE
     try {
       expect((await rest(data.walked.slug, token)).status).toBe(200);
       expect((await graphqlHistory(data.walked.slug, token)).status).toBe(200);
-      expect(await ready()).toBe(200);
+      expect(await readyz()).toEqual({ status: 200, body: { status: 'ready', primary: 'down', replica: 'up' } });
       expect(await service.database.readiness()).toEqual({ ready: true, primary: false, replica: true });
     } finally {
       await primaryProxy.restore();
