@@ -253,6 +253,17 @@ export class ConfigError extends Error {
   }
 }
 
+/** The configuration for a process: a bad one is printed as one message (no stack) and the process exits 1. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = environmentSchema.safeParse(env);
   const problems = parsed.success

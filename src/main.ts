@@ -1,16 +1,8 @@
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { createLogger } from './logger.js';
 import { startService } from './service.js';
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(1);
-}
-
+const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
 const queryLogger = logger.child({ component: 'sql' });
 try {

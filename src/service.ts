@@ -6,7 +6,7 @@ import { loadOrCreateDevelopmentSecret } from './auth/developmentSecret.js';
 import { createAuthenticator, signAccessToken } from './auth/viewer.js';
 import type { Config } from './config.js';
 import { createDatabase, serverSession, type Database, type DatabaseOptions } from './db/client.js';
-import { migrate } from './db/migrate.js';
+import { applyMigrations } from './db/migrate.js';
 import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, seedDemoData } from './db/seed.js';
 import { contextFactory } from './graphql/context.js';
 import { createGraphQLServer } from './graphql/server.js';
@@ -37,11 +37,7 @@ async function prepareDatabase(config: Config, logger: Logger, database: Databas
   const maintenance = config.database.kind === 'postgres' ? await createDatabase(config.maintenanceDatabase, databaseOptions) : database;
   try {
     if (config.migrateOnStart) {
-      const applied = await migrate(maintenance);
-      logger.info(
-        { database: database.kind, applied },
-        applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
-      );
+      await applyMigrations(maintenance, logger);
     }
     if (config.seedOnFirstStart && (await isEmpty(maintenance))) {
       await seedDemoData(maintenance);

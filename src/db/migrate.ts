@@ -5,6 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Logger } from '../logger.js';
 import type { Database } from './client.js';
 import { Prisma } from './generated/client.js';
 import { records } from '../data/sql.js';
@@ -58,6 +59,16 @@ export async function readMigrations(directory = MIGRATIONS_DIR): Promise<Migrat
       return { name, file, sql: bytes.toString('utf8'), checksum: createHash('sha256').update(bytes).digest('hex') };
     }),
   );
+}
+
+/** `migrate`, with the outcome logged as start-up and `npm run db:migrate` report it. */
+export async function applyMigrations(database: Pick<Database, 'transaction' | 'kind'>, logger: Logger): Promise<string[]> {
+  const applied = await migrate(database);
+  logger.info(
+    { database: database.kind, applied },
+    applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
+  );
+  return applied;
 }
 
 /** Applies every pending migration; returns the names it applied (empty when up to date). */
