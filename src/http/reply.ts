@@ -1,5 +1,6 @@
 // How every route that is not GraphQL answers: JSON with FastAPI's shapes, never cached, and 405
 // (not Fastify's 404) for a method the route does not serve.
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** An answer of a JSON route: its status, body and extra headers. */
@@ -23,6 +24,28 @@ export function sendJson(reply: FastifyReply, { status, body, headers }: JsonAns
       // Bytes, so Fastify sends the content type as the contract states it (a string would get `; charset=utf-8`).
       .send(Buffer.from(JSON.stringify(body), 'utf8'))
   );
+}
+
+/**
+ * A 200 a poller can revalidate: a strong ETag (SHA-1 of the exact bytes), `Cache-Control: private,
+ * no-cache` (kept by the client only, revalidated on every use), and 304 without a body when
+ * If-None-Match names it (RFC 9110 §13.1.2: weak comparison, `*` matches).
+ */
+export function sendRevalidatable(request: FastifyRequest, reply: FastifyReply, { status, body, headers }: JsonAnswer): FastifyReply {
+  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+  const etag = `"${createHash('sha1').update(bytes).digest('base64url')}"`;
+  const common = { ...headers, etag, 'cache-control': 'private, no-cache' };
+  if (status === 200 && noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).headers(common).send();
+  return reply
+    .code(status)
+    .headers({ ...common, 'content-type': 'application/json' })
+    .send(bytes);
+}
+
+function noneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
 
 // Methods Fastify routes (its default set) other than the GET and HEAD these routes serve.

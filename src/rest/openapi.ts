@@ -120,6 +120,16 @@ const limitValidationError = {
   ctx: { ge: HISTORY_LIMIT.min },
 };
 
+const EXAMPLE_ETAG = '"3q2-7wEjRWeJq83vEjRWeJq83v8"';
+const ETAG_HEADER = {
+  description: "A strong validator of the page's exact bytes (a hash): send it back as `If-None-Match` to get 304 while nothing changed.",
+  schema: { type: 'string', pattern: '^"[A-Za-z0-9_-]+"$', examples: [EXAMPLE_ETAG] },
+};
+const CACHE_CONTROL_HEADER = {
+  description: '`private, no-cache`: clients may keep the page, shared caches may not, and it is revalidated on every use.',
+  schema: { type: 'string', const: 'private, no-cache' },
+};
+
 export const OPENAPI_DOCUMENT: OpenApiDocument = {
   openapi: '3.1.0',
   jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -173,6 +183,14 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
               'A value the service did not issue (malformed, altered, or of an unknown version) is a 422.',
             schema: { type: 'string', title: 'Cursor', examples: [EXAMPLE_CURSOR] },
           },
+          {
+            name: 'If-None-Match',
+            in: 'header',
+            required: false,
+            description:
+              'The `ETag` of a page already held: when the page is still the same, the answer is 304 without a body. For pollers; `*` matches any page.',
+            schema: { type: 'string', examples: [EXAMPLE_ETAG] },
+          },
         ],
         responses: {
           '200': {
@@ -188,8 +206,14 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
                   examples: [`</api/v1/graphs/demo_knowledge/migrations?limit=2&cursor=${EXAMPLE_CURSOR}>; rel="next"`],
                 },
               },
+              ETag: ETAG_HEADER,
+              'Cache-Control': CACHE_CONTROL_HEADER,
             },
             content: json({ type: 'array', title: 'Response List Graph Migrations', items: schemaRef('GraphMigrationRun') }, [EXAMPLE_RUN]),
+          },
+          '304': {
+            description: 'Not modified: the page is the one `If-None-Match` names (same runs, same values, same next page). No body.',
+            headers: { ETag: ETAG_HEADER, 'Cache-Control': CACHE_CONTROL_HEADER },
           },
           '401': {
             description: 'No bearer token, or a token that is malformed, expired or not signed by a trusted key.',

@@ -1,7 +1,7 @@
 // The REST door's routes on the Fastify app: the migration history and its OpenAPI document.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CreateContext } from '../graphql/context.js';
-import { getRoute, sendJson } from '../http/reply.js';
+import { getRoute, sendJson, sendRevalidatable } from '../http/reply.js';
 import { graphMigrations } from './migrations.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 
@@ -22,7 +22,9 @@ export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl,
     const [pathname = '/', search = ''] = splitUrl(request.url);
     const context = await createContext({ authorization: request.headers.authorization, logger: request.log });
     const location = { origin: publicBaseUrl ?? forwardedOrigin(request, trustedProxy), pathname };
-    return sendJson(reply, await graphMigrations(context, slug, new URLSearchParams(search), location));
+    const answer = await graphMigrations(context, slug, new URLSearchParams(search), location);
+    // A history page is what pollers fetch again and again: they may revalidate it (ETag, 304).
+    return answer.status === 200 ? sendRevalidatable(request, reply, answer) : sendJson(reply, answer);
   }
 
   getRoute(app, '/api/v1/graphs/:slug/migrations', (request, reply) =>

@@ -35,6 +35,10 @@ function createValidator(document: unknown) {
     response(path: string, answer: HttpAnswer) {
       const documented = OPENAPI_DOCUMENT.paths[path]?.get.responses[String(answer.status)];
       if (!documented) return [`status ${answer.status} is not documented for GET ${path}`];
+      const undocumentedHeaders = Object.keys(documented.headers ?? {}).filter((name) => !answer.headers.has(name));
+      if (undocumentedHeaders.length > 0 && answer.status !== 200) return [`headers ${undocumentedHeaders.join(', ')} are missing`];
+      // A documented answer without content (304) has no body.
+      if (!documented.content) return answer.text === '' ? [] : [`status ${answer.status} has a body: ${answer.text.slice(0, 100)}`];
       const contentType = answer.headers.get('content-type') ?? '';
       if (!documented.content?.[contentType]) return [`content type ${contentType} is not documented`];
       const validate = responseSchema(path, String(answer.status));
@@ -51,8 +55,8 @@ describe('the OpenAPI document', () => {
   it('compiles under Ajv strict mode, every $ref resolving inside the document', () => {
     const validator = createValidator(OPENAPI_DOCUMENT);
     for (const [path, item] of Object.entries(OPENAPI_DOCUMENT.paths)) {
-      for (const status of Object.keys(item.get.responses))
-        expect(() => validator.responseSchema(path, status), `${path} ${status}`).not.toThrow();
+      for (const [status, response] of Object.entries(item.get.responses))
+        if (response.content) expect(() => validator.responseSchema(path, status), `${path} ${status}`).not.toThrow();
       for (const index of (item.get.parameters ?? []).keys())
         expect(() => validator.parameterSchema(path, index), `${path} #${index}`).not.toThrow();
     }
@@ -89,13 +93,18 @@ describe('the OpenAPI document', () => {
         schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 500, default: 100 }),
       }),
       expect.objectContaining({ name: 'cursor', in: 'query', required: false, schema: expect.objectContaining({ type: 'string' }) }),
+      expect.objectContaining({ name: 'If-None-Match', in: 'header', required: false }),
     ]);
   });
 
-  it('documents the Link header of a page that has a next one', () => {
+  it('documents the Link header of a page that has a next one, and the validator headers of 200 and 304', () => {
     expect(operation.responses['200']!.headers).toEqual({
       Link: expect.objectContaining({ schema: expect.objectContaining({ type: 'string' }) }),
+      ETag: expect.objectContaining({ schema: expect.objectContaining({ type: 'string' }) }),
+      'Cache-Control': expect.objectContaining({ schema: expect.objectContaining({ const: 'private, no-cache' }) }),
     });
+    expect(Object.keys(operation.responses['304']!.headers!)).toEqual(['ETag', 'Cache-Control']);
+    expect(operation.responses['304']!.content).toBeUndefined();
   });
 
   it('requires a bearer token on the history and none on health and readiness', () => {
@@ -107,8 +116,8 @@ describe('the OpenAPI document', () => {
     expect(OPENAPI_DOCUMENT.paths['/readyz']!.get.security).toEqual([]);
   });
 
-  it('documents 200, 401, 403, 404, 422 and 503', () => {
-    expect(Object.keys(operation.responses)).toEqual(['200', '401', '403', '404', '422', '500', '503']);
+  it('documents 200, 304, 401, 403, 404, 422, 500 and 503', () => {
+    expect(Object.keys(operation.responses)).toEqual(['200', '304', '401', '403', '404', '422', '500', '503']);
   });
 
   it('lists every item key as required, in the contract\'s order, nullable ones as [type, "null"], timestamps as date-time', () => {
@@ -180,6 +189,17 @@ describe.each(DATABASE_KINDS)('real answers against the OpenAPI document, on %s'
     const answer = await get(service.url, MIGRATIONS('documented'), { token: memberToken });
     expectValid(MIGRATIONS_PATH, answer, 200);
     expect(answer.body).toHaveLength(OPENAPI_DOCUMENT.paths[MIGRATIONS_PATH]!.get.parameters![1]!.schema.default as number);
+  });
+
+  it('304: revalidating a page with its ETag matches (no body, the same validators)', async () => {
+    const page = await get(service.url, MIGRATIONS('documented', '?limit=5'), { token: memberToken });
+    const etag = page.headers.get('etag')!;
+    const response = await fetch(`${service.url}${MIGRATIONS('documented', '?limit=5')}`, {
+      headers: { authorization: `Bearer ${memberToken}`, 'if-none-match': etag },
+    });
+    const answer = { status: response.status, headers: response.headers, text: await response.text(), body: undefined };
+    expectValid(MIGRATIONS_PATH, answer, 304);
+    expect(answer.headers.get('etag')).toBe(etag);
   });
 
   it('200: an empty history matches', async () => {
