@@ -164,8 +164,8 @@ export async function createApp({
     await app.register(cors, {
       origin: corsOrigins[0] === '*' ? '*' : corsOrigins,
       methods: ['GET', 'POST', 'OPTIONS'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'Apollo-Require-Preflight'],
-      exposedHeaders: ['X-Request-Id', 'Link', 'Retry-After'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'Apollo-Require-Preflight', 'If-None-Match'],
+      exposedHeaders: ['X-Request-Id', 'Link', 'Retry-After', 'ETag'],
       maxAge: 600,
     });
   }
