@@ -15,6 +15,7 @@ import {
   type HistoryFilter,
   type HistoryFilterInput,
 } from '../../src/data/historyFilter.js';
+import { pageStart } from '../../src/data/migrationRuns.js';
 
 function checked(input: HistoryFilterInput): HistoryFilter {
   const result = checkHistoryFilter(input);
@@ -143,6 +144,23 @@ describe('checkHistoryFilter', () => {
     const many = Array.from({ length: HISTORY_FILTER_LIMITS.maxStatuses + 1 }, (_, i) => `s${i}`);
     expect(checkHistoryFilter({ statuses: many })).toMatchObject({ ok: false, field: 'status' });
     expect(checkHistoryFilter({ statuses: [...many.slice(1), ...many.slice(1)] }).ok).toBe(true);
+  });
+});
+
+describe('pageStart', () => {
+  it('starts at the position, or at until when that is older: created_at < until is (created_at, id) < (until, nil uuid)', () => {
+    const nil = '00000000-0000-0000-0000-000000000000';
+    expect(pageStart({ limit: 1 })).toBeUndefined();
+    expect(pageStart({ limit: 1, after: POSITION })).toEqual(POSITION);
+    expect(pageStart({ limit: 1, filter: checked({ until: '2026-06-01T00:00:00Z' }) })).toEqual({
+      createdAt: '2026-06-01T00:00:00.000000Z',
+      id: nil,
+    });
+    expect(pageStart({ limit: 1, after: POSITION, filter: checked({ until: '2026-06-01T00:00:00Z' }) })).toEqual(POSITION);
+    expect(pageStart({ limit: 1, after: POSITION, filter: checked({ until: '2026-05-31T23:59:59.123456Z' }) })).toEqual({
+      createdAt: POSITION.createdAt,
+      id: nil,
+    });
   });
 });
 
