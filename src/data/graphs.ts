@@ -23,7 +23,7 @@ export interface GraphRecord {
 
 export type GraphKey = { id: string } | { slug: string };
 
-/** A graph to load, and optionally one page of its history to read in the same statement. */
+/** A graph to load, and optionally one page of its history (filtered or not) to read in the same statement. */
 export interface GraphRequest {
   key: GraphKey;
   page?: HistoryPage;
@@ -55,7 +55,7 @@ const REQUESTED_PAGE = historyPage({
 
 /**
  * Graphs by id or by slug, mixed, with the viewer's membership joined in and, for the requests that
- * ask, a page of their history: one statement for the whole batch, whichever keys and pages it holds.
+ * ask, a page of their history: one statement for the whole batch, whichever keys, pages and filters it holds.
  * Unknown keys come back with a null graph. A deleted graph's history is not read. Whether the
  * viewer may see a page is for the caller to decide (src/auth/permissions.ts): no history is handed
  * to a client without that check.

@@ -128,10 +128,11 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
       // the values bound: key arrays, a limit. PostgreSQL would still re-plan them on every
       // execution (it judges the generic plan by an estimate of unnest's size), which was a third
       // of a history request's database time; the generic plan is the same index range scans.
-      // JIT off: a generic plan's cost is an estimate made without the bound values (LIMIT $n is
-      // taken as a tenth of the table), which for the cross-graph page passed jit_above_cost, and
-      // compiling it took 700–900 ms on every execution of a statement that runs in 1 ms
-      // (docs/decisions/0004). No statement of this service reads enough rows for JIT to pay.
+      // JIT off: a generic plan is costed without the bound values (LIMIT $n counts as a tenth of
+      // the rows), so its estimate grows with the table. An early form of the cross-graph page
+      // passed jit_above_cost on 1,000,000 runs and spent 700–900 ms compiling on every execution
+      // of a 1 ms statement; the history statement's estimate (17,600 on 1,100,000 runs) would pass
+      // it near 6,000,000 (docs/decisions/0004). No statement here reads enough rows for JIT to pay.
       options: '-c plan_cache_mode=force_generic_plan -c jit=off',
     });
     // An idle connection the server terminates (restart, pg_terminate_backend) emits 'error' on the
