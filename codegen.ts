@@ -16,8 +16,8 @@ const config: CodegenConfig = {
           GraphMigrationRun: '../../data/migrationRuns.js#MigrationRunRecord',
           // A page as the loader returns it; edges, pageInfo and totalCount are resolved from it.
           GraphMigrationRunConnection: '../resolvers/GraphMigrationRunConnection.js#MigrationRunPage',
-          // An edge is its run: the cursor is derived from the run's position.
-          GraphMigrationRunEdge: '../../data/migrationRuns.js#MigrationRunRecord',
+          // An edge is its run and its page's filter: the cursor is derived from the run's position and the filter.
+          GraphMigrationRunEdge: '../resolvers/GraphMigrationRunConnection.js#MigrationRunEdge',
         },
         scalars: { DateTime: 'string', UUID: 'string' },
         enumsAsTypes: true,

@@ -1,7 +1,7 @@
 // Every database read about graphs and their members. Batch functions return results in key order.
 import type { RunSql } from '../db/client.js';
 import { Prisma } from '../db/generated/client.js';
-import { historyPage, newestFirst, type HistoryPage, type MigrationRunRecord } from './migrationRuns.js';
+import { historyPage, newestFirst, pageParameters, type HistoryPage, type MigrationRunRecord } from './migrationRuns.js';
 import { columnIndexes, isUuid, utcTimestamp } from './sql.js';
 
 export interface GraphRecord {
@@ -23,7 +23,7 @@ export interface GraphRecord {
 
 export type GraphKey = { id: string } | { slug: string };
 
-/** A graph to load, and optionally one page of its history to read in the same statement. */
+/** A graph to load, and optionally one page of its history (filtered or not) to read in the same statement. */
 export interface GraphRequest {
   key: GraphKey;
   page?: HistoryPage;
@@ -43,9 +43,19 @@ function couldBeSlug(slug: string): boolean {
   return slug.length <= 100 && !slug.includes('\u0000');
 }
 
+// Built once: the statement text never changes (it is prepared by a hash of the text).
+const REQUESTED_PAGE = historyPage({
+  graphId: 'q.id',
+  rowLimit: 'q.row_limit',
+  afterCreatedAt: 'q.after_created_at',
+  afterId: 'q.after_id',
+  since: 'q.since',
+  statuses: 'q.statuses',
+});
+
 /**
  * Graphs by id or by slug, mixed, with the viewer's membership joined in and, for the requests that
- * ask, a page of their history: one statement for the whole batch, whichever keys and pages it holds.
+ * ask, a page of their history: one statement for the whole batch, whichever keys, pages and filters it holds.
  * Unknown keys come back with a null graph. A deleted graph's history is not read. Whether the
  * viewer may see a page is for the caller to decide (src/auth/permissions.ts): no history is handed
  * to a client without that check.
@@ -61,16 +71,19 @@ export async function graphsByKeys(query: RunSql, viewerId: string | null, reque
   const slugs = requests.map(({ key }) => ('slug' in key && couldBeSlug(key.slug) ? key.slug : null));
   if (ids.every((id) => id === null) && slugs.every((slug) => slug === null)) return requests.map(() => ({ graph: null }));
   const memberId = viewerId !== null && isUuid(viewerId) ? viewerId : null;
+  const page = pageParameters(requests.map((request) => request.page));
   const result = await query(Prisma.sql`
     WITH requested AS (
-      SELECT k.key_index, k.row_limit, k.after_created_at, k.after_id, g.*, m.role AS viewer_role
+      SELECT k.key_index, k.row_limit, k.after_created_at, k.after_id, k.since, k.statuses, g.*, m.role AS viewer_role
       FROM unnest(
              ${ids}::uuid[],
              ${slugs}::text[],
-             ${requests.map(({ page }) => page?.limit ?? null)}::int[],
-             ${requests.map(({ page }) => page?.after?.createdAt ?? null)}::timestamptz[],
-             ${requests.map(({ page }) => page?.after?.id ?? null)}::uuid[]
-           ) WITH ORDINALITY AS k(graph_id, slug, row_limit, after_created_at, after_id, key_index)
+             ${page.limits}::int[],
+             ${page.afterCreatedAts}::timestamptz[],
+             ${page.afterIds}::uuid[],
+             ${page.sinces}::timestamptz[],
+             ${page.statuses}::text[]
+           ) WITH ORDINALITY AS k(graph_id, slug, row_limit, after_created_at, after_id, since, statuses, key_index)
       JOIN graphs g ON g.id = k.graph_id OR g.slug = k.slug
       LEFT JOIN graph_members m ON m.graph_id = g.id AND m.user_id = ${memberId}::uuid
     )
@@ -87,7 +100,7 @@ export async function graphsByKeys(query: RunSql, viewerId: string | null, reque
            r.graph_id::text, r.from_version, r.to_version, r.migration_id,
            ${utcTimestamp('r.started_at')}, ${utcTimestamp('r.finished_at')}, r.error, r.workflow_run_id
     FROM requested q
-    CROSS JOIN ${historyPage('q.id', 'q.row_limit', 'q.after_created_at', 'q.after_id')}
+    CROSS JOIN ${REQUESTED_PAGE}
     WHERE q.row_limit IS NOT NULL AND q.status <> 'deleted'`);
   // Up to 500 rows per graph: values are read by column position, without an object per row first.
   const at = columnIndexes(result);

@@ -164,8 +164,14 @@ function postgresAdapter(config: PostgresConfig, url: string): { pool: pg.Pool; 
     // the values bound: key arrays, a limit. PostgreSQL would still re-plan them on every
     // execution (it judges the generic plan by an estimate of unnest's size), which was a third
     // of a history request's database time; the generic plan is the same index range scans.
-    // A transaction pooler refuses session settings at connect, and keeps no statement between transactions.
-    ...(direct ? { options: '-c plan_cache_mode=force_generic_plan' } : {}),
+    // JIT off: a generic plan is costed without the bound values (LIMIT $n counts as a tenth of
+    // the rows), so its estimate grows with the table. An early form of the cross-graph page
+    // passed jit_above_cost on 1,000,000 runs and spent 700–900 ms compiling on every execution
+    // of a 1 ms statement; the history statement's estimate (17,600 on 1,100,000 runs) would pass
+    // it near 6,000,000 (docs/decisions/0004). No statement here reads enough rows for JIT to pay.
+    // A transaction pooler refuses session settings at connect, and keeps no statement between
+    // transactions: there, jit=off belongs to the role's settings (README, Running in production).
+    ...(direct ? { options: '-c plan_cache_mode=force_generic_plan -c jit=off' } : {}),
   });
   // An idle connection the server terminates (restart, pg_terminate_backend) emits 'error' on the
   // pool, which has already discarded it; unhandled, that would crash the process, and Prisma only

@@ -4,11 +4,18 @@ import type { User, Viewer } from '../auth/viewer.js';
 import type { GraphKey, GraphRecord } from '../data/graphs.js';
 import type { HistoryPage } from '../data/migrationRuns.js';
 import type { Context } from './context.js';
-import { forbidden, unauthenticated } from './errors.js';
+import { forbidden, superusersOnly, unauthenticated } from './errors.js';
 
 export function requireUser(viewer: Viewer): User {
   if (viewer.kind !== 'user') throw unauthenticated(viewer);
   return viewer;
+}
+
+/** For what only superusers may read (every graph's runs): UNAUTHENTICATED, then FORBIDDEN. */
+export function requireSuperuser(viewer: Viewer): User {
+  const user = requireUser(viewer);
+  if (!user.isSuperuser) throw superusersOnly();
+  return user;
 }
 
 /** The GRAPH_READ decision for a loaded graph: null when unknown or deleted, FORBIDDEN when not readable. */

@@ -14,10 +14,32 @@ export function forbidden(): GraphQLError {
   return new GraphQLError('Not a member of this graph', { extensions: { code: 'FORBIDDEN' } });
 }
 
+/** A field only superusers may read (Query.migrationRuns: every graph's runs). */
+export function superusersOnly(): GraphQLError {
+  return new GraphQLError("Only superusers may read every graph's runs: query one graph's history through Query.graph instead", {
+    extensions: { code: 'FORBIDDEN' },
+  });
+}
+
 export function outOfRange(argumentName: string, value: number, min: number, max: number): GraphQLError {
   return new GraphQLError(`Argument "${argumentName}" must be between ${min} and ${max}; got ${value}`, {
     extensions: { code: 'BAD_USER_INPUT', argumentName, min, max },
   });
+}
+
+/**
+ * A run's graph was deleted between reading the run and reading its graph (two statements of one
+ * response): the run is no longer served either, which the client sees by asking again.
+ */
+export function graphDeletedMeanwhile(): GraphQLError {
+  return new GraphQLError("The run's graph was deleted while the response was read: send the request again", {
+    extensions: { code: 'NOT_FOUND' },
+  });
+}
+
+/** `reason` says what is wrong with a filter argument and how to fix it (src/data/historyFilter.ts). */
+export function invalidFilter(argumentName: string, reason: string): GraphQLError {
+  return new GraphQLError(`Argument "${argumentName}": ${reason}`, { extensions: { code: 'BAD_USER_INPUT', argumentName } });
 }
 
 /** `reason` says what is wrong with the cursor and how to fix it (src/data/cursor.ts). */
@@ -36,6 +58,7 @@ export function databaseUnavailable(): GraphQLError {
 export const CLIENT_ERROR_CODES = new Set([
   'UNAUTHENTICATED',
   'FORBIDDEN',
+  'NOT_FOUND',
   'BAD_USER_INPUT',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',

@@ -3,13 +3,18 @@
 import DataLoader from 'dataloader';
 import type { Viewer } from '../auth/viewer.js';
 import { graphsByKeys, type GraphKey, type GraphRequest, type GraphWithPage } from '../data/graphs.js';
+import { filterKey, NO_FILTER, type HistoryFilter } from '../data/historyFilter.js';
 import {
   historiesByGraph,
+  pageKey,
   runCountsByGraph,
+  runCountsOfAllGraphs,
   runsByIds,
+  runsOfAllGraphs,
   type HistoryKey,
   type HistoryPage,
   type MigrationRunRecord,
+  type RunCountKey,
   type RunWithGraph,
 } from '../data/migrationRuns.js';
 import type { RunSql } from '../db/client.js';
@@ -21,24 +26,30 @@ export interface Loaders {
    */
   graph: DataLoader<GraphRequest, GraphWithPage, string>;
   /**
-   * A graph's newest runs, by `{ graphId, limit, after? }`: one statement per batch, so `migrations`
-   * and `migrationsConnection` pages of any number of graphs share it. Pages read with their graph
-   * are already here.
+   * A graph's newest runs, by `{ graphId, limit, after?, filter? }`: one statement per batch, so
+   * `migrations` and `migrationsConnection` pages of any number of graphs, with any filters, share
+   * it. Pages read with their graph are already here.
    */
   history: DataLoader<HistoryKey, MigrationRunRecord[], string>;
-  /** How many runs a graph has, by graph id: one statement per batch, only when totalCount is selected. */
-  runCount: DataLoader<string, number>;
+  /** How many runs a filter selects in a graph, by `{ graphId, filter? }`: one statement per batch, only when totalCount is selected. */
+  runCount: DataLoader<RunCountKey, number, string>;
   /** Runs by id with their graph's permission facts: one statement per batch. */
   run: DataLoader<string, RunWithGraph | null>;
+  /**
+   * Pages of every graph's runs (the cross-graph view; the caller checks that the viewer is a
+   * superuser): one statement per distinct page, which in practice is one per request.
+   */
+  allGraphsHistory: DataLoader<HistoryPage, MigrationRunRecord[], string>;
+  /** How many runs of all graphs a filter selects: one statement per batch, only when totalCount is selected. */
+  allGraphsRunCount: DataLoader<HistoryFilter, number, string>;
 }
 
 const graphCacheKey = (key: GraphKey) => ('id' in key ? `id:${key.id.toLowerCase()}` : `slug:${key.slug}`);
-const pageCacheKey = ({ limit, after }: HistoryPage) => `${limit}:${after ? `${after.createdAt}:${after.id}` : ''}`;
 
 export function createLoaders(query: RunSql, viewer: Viewer): Loaders {
   const viewerId = viewer.kind === 'user' ? viewer.id : null;
   const history: Loaders['history'] = new DataLoader((keys) => historiesByGraph(query, keys), {
-    cacheKeyFn: (key) => `${key.graphId}:${pageCacheKey(key)}`,
+    cacheKeyFn: (key) => `${key.graphId}:${pageKey(key)}`,
   });
   const graph: Loaders['graph'] = new DataLoader(
     async (requests) => {
@@ -52,12 +63,16 @@ export function createLoaders(query: RunSql, viewer: Viewer): Loaders {
       });
       return results;
     },
-    { cacheKeyFn: ({ key, page }) => (page ? `${graphCacheKey(key)}|${pageCacheKey(page)}` : graphCacheKey(key)) },
+    { cacheKeyFn: ({ key, page }) => (page ? `${graphCacheKey(key)}|${pageKey(page)}` : graphCacheKey(key)) },
   );
   return {
     graph,
     history,
-    runCount: new DataLoader((graphIds) => runCountsByGraph(query, graphIds), { cacheKeyFn: (graphId) => graphId.toLowerCase() }),
+    runCount: new DataLoader((keys) => runCountsByGraph(query, keys), {
+      cacheKeyFn: ({ graphId, filter = NO_FILTER }) => `${graphId.toLowerCase()}|${filterKey(filter)}`,
+    }),
     run: new DataLoader((ids) => runsByIds(query, viewerId, ids), { cacheKeyFn: (id) => id.toLowerCase() }),
+    allGraphsHistory: new DataLoader((pages) => Promise.all(pages.map((page) => runsOfAllGraphs(query, page))), { cacheKeyFn: pageKey }),
+    allGraphsRunCount: new DataLoader((filters) => runCountsOfAllGraphs(query, filters), { cacheKeyFn: filterKey }),
   };
 }

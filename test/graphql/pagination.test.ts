@@ -378,13 +378,14 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
       expect(new Set(counts.values()).size).toBe(1);
     });
 
-    it.each([1, 40])('totalCount for %i graphs costs exactly one more statement, a grouped count', async (n) => {
+    it.each([1, 40])('totalCount for %i graphs costs exactly one more statement, one count for every graph', async (n) => {
       const { data, statements } = await measured(WITH_TOTAL, { r: representations(n), after: encodeCursor(position) });
       expect(data._entities.map((graph: { head: { totalCount: number } }) => graph.head.totalCount)).toEqual(
         graphs.slice(0, n).map(({ order }) => order.length),
       );
       expect(statements.filter(isCount)).toHaveLength(1);
-      expect(statements.filter(isCount)[0]).toMatch(/GROUP BY/i);
+      // One statement for the batch: the graphs are bound as one array, not one statement each.
+      expect(statements.filter(isCount)[0]).toMatch(/unnest\(/i);
       expect(statements.filter(isHistory)).toHaveLength(1);
       expect(statements.length).toBeLessThanOrEqual(3);
     });
@@ -432,7 +433,8 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
   let graph: GraphFixture;
 
   beforeAll(async () => {
-    service = await startTestService('postgres');
+    // Loading 100,000 runs into four indexes can take longer than the serving statement timeout on a busy machine.
+    service = await startTestService('postgres', { env: { DATABASE_STATEMENT_TIMEOUT_MS: '120000' } });
     token = await service.token(MEMBER);
     graph = await insertGraph(service.prisma, { slug: 'long_history' });
     await addMember(service.prisma, graph.id, MEMBER);
@@ -441,7 +443,7 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
     const neighbour = await insertGraph(service.prisma, { slug: 'neighbour' });
     await insertManyRuns(service.prisma, neighbour.id, 20_000, '2026-06-01T00:00:00.5Z');
     // The plans the service runs: its connections prepare statements and use generic plans.
-    client = new pg.Client({ connectionString: service.database.url, options: '-c plan_cache_mode=force_generic_plan' });
+    client = new pg.Client({ connectionString: service.database.url, options: '-c plan_cache_mode=force_generic_plan -c jit=off' });
     await client.connect();
     await client.query('ANALYZE graphs, graph_members, graph_migration_runs');
   }, 300_000);
@@ -484,8 +486,9 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
     return { sql: service.statements[0]!, connection: result.data.graph.migrationsConnection };
   }
 
-  async function explain(sql: string, after: { createdAt: string; id: string } | null) {
-    const params = [[null], [graph.slug], [101], [after?.createdAt ?? null], [after?.id ?? null], MEMBER];
+  async function explain(sql: string, after: { createdAt: string; id: string } | null, statuses: string | null = null) {
+    // Graph ids, slugs, limits, positions, `since` and statuses (JSON text), the viewer (src/data/graphs.ts).
+    const params = [[null], [graph.slug], [101], [after?.createdAt ?? null], [after?.id ?? null], [null], [statuses], MEMBER];
     const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, params);
     const text = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
     return {
@@ -495,9 +498,10 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
   }
 
   function historyScan(plan: PlanNode[]): PlanNode {
+    // The status filter's merge is planned behind a one-time filter and never runs for an unfiltered page.
     expect(
-      plan.filter((node) => /Sort/.test(node['Node Type'])),
-      'no Sort node',
+      plan.filter((node) => /Sort/.test(node['Node Type']) && node['Actual Loops'] > 0),
+      'no Sort executed',
     ).toEqual([]);
     // The graphs of this test fit one page, which PostgreSQL rightly reads whole; the history must not be.
     expect(
@@ -550,5 +554,53 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
     const blocks = (scan: PlanNode) => (scan['Shared Hit Blocks'] ?? 0) + (scan['Shared Read Blocks'] ?? 0);
     expect(blocks(scans['page 100']!)).toBeLessThanOrEqual(blocks(scans['page 1']!) + 4);
     expect(blocks(scans['page 999']!)).toBeLessThanOrEqual(blocks(scans['page 1']!) + 4);
+  });
+
+  // The statistics here know one status (every run `success`): a generic plan cannot tell a status
+  // filter is selective, and the graph's history filtered on status looked as good as the status
+  // index. Three runs turn `failed` after ANALYZE, a status its sample never saw.
+  it('reads only the runs of a status the statistics never saw, at any depth', { timeout: 120_000 }, async () => {
+    await service.prisma.$executeRaw`
+      UPDATE graph_migration_runs SET status = 'failed' WHERE graph_id = ${graph.id}::uuid AND from_version IN (10, 50000, 99990)`;
+    service.statements.length = 0;
+    const result = await graphql(
+      service.url,
+      `
+        {
+          graph(slug: "long_history") {
+            migrationsConnection(first: 100, status: ["failed"]) {
+              edges {
+                node {
+                  id
+                  createdAt
+                }
+              }
+              pageInfo {
+                endCursor
+              }
+            }
+          }
+        }
+      `,
+      { token },
+    );
+    expect(result.errors).toBeUndefined();
+    const edges = result.data.graph.migrationsConnection.edges as { node: { id: string; createdAt: string } }[];
+    expect(edges.map(({ node }) => node.createdAt)).toEqual(
+      [10, 50000, 99990].map((seconds) => microsecondText(micros('2026-06-01T00:00:00Z') - seconds * 1_000_000)),
+    );
+    const sql = service.statements[0]!;
+    for (const after of [null, edges[0]!.node]) {
+      const { plan, text } = await explain(sql, after, '["failed"]');
+      console.info(`status: ["failed"] unseen by the statistics, after ${after ? 'the first' : 'nothing'}:\n${text}`);
+      expect(plan.filter((node) => node['Index Name'] === 'ix_graph_migration_runs_history').map((node) => node['Actual Loops'])).toEqual([
+        0,
+      ]);
+      const scans = plan.filter((node) => node['Index Name'] === 'ix_graph_migration_runs_status_history');
+      expect(scans).toHaveLength(1);
+      expect(scans[0]!['Actual Rows']).toBe(after ? 2 : 3);
+      expect(scans[0]!['Rows Removed by Filter'] ?? 0).toBe(0);
+      expect((scans[0]!['Shared Hit Blocks'] ?? 0) + (scans[0]!['Shared Read Blocks'] ?? 0)).toBeLessThan(20);
+    }
   });
 });

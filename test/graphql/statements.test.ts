@@ -3,6 +3,13 @@
 // operation) are read in one statement, for one graph or for 200.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCursor } from '../../src/data/cursor.js';
+import { checkHistoryFilter, type HistoryFilter } from '../../src/data/historyFilter.js';
+import { readableGraph } from '../../src/graphql/access.js';
+import type { Context } from '../../src/graphql/context.js';
+import { connectionPage, loadConnection } from '../../src/graphql/history.js';
+import { createLoaders } from '../../src/graphql/loaders.js';
+import { createLogger } from '../../src/logger.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, insertRun } from '../helpers/fixtures.js';
 import { graphql, startTestService, type TestService } from '../helpers/service.js';
@@ -162,6 +169,103 @@ describe.each(DATABASE_KINDS)('statements per request on %s', (kind) => {
         null,
         { id: graphs[4]!.id, migrations: graphs[4]!.runIds.map((id) => ({ id })) },
       ]);
+      expect(statements).toHaveLength(1);
+    });
+  });
+
+  describe('filtered histories', () => {
+    // Graph i's runs are n = 0 … i % 8 - 1, created at 2026-01-01T00:00:0n.00000nZ, all `success`.
+    const SINCE_3 = '2026-01-01T00:00:03.000003Z';
+    const UNTIL_2 = '2026-01-01T00:00:02.000002Z';
+    const newerThan3 = (graph: SeededGraph) => graph.runIds.slice(0, Math.max(0, graph.runIds.length - 3));
+    const olderThan2 = (graph: SeededGraph) => graph.runIds.slice(Math.max(0, graph.runIds.length - 2));
+    const ids = (list: string[]) => list.map((id) => ({ id }));
+
+    it('costs 1 statement for Query.graph with filtered pages', async () => {
+      const { result, statements } = await measured(
+        `{ graph(slug: "g_007") {
+            recent: migrations(limit: 3, since: "${SINCE_3}") { id }
+            page: migrationsConnection(first: 2, status: ["success"], until: "${UNTIL_2}") { edges { node { id } } pageInfo { hasNextPage } }
+          } }`,
+        { token: memberToken },
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data.graph).toEqual({
+        recent: ids(newerThan3(graphs[7]!).slice(0, 3)),
+        page: { edges: olderThan2(graphs[7]!).map((id) => ({ node: { id } })), pageInfo: { hasNextPage: false } },
+      });
+      expect(statements).toHaveLength(1);
+    });
+
+    it.each([1, 50, 200])('costs 1 statement for _entities with %i graphs and aliases of different filters', async (n) => {
+      const { result, statements } = await measured(
+        `query($r: [_Any!]!, $since: DateTime) {
+          _entities(representations: $r) {
+            ... on Graph {
+              id
+              recent: migrations(limit: 5, since: $since) { id }
+              ok: migrations(limit: 2, status: ["success", "no_such_status"]) { id }
+              failed: migrationsConnection(first: 2, status: ["failed"]) { edges { node { id } } pageInfo { hasNextPage } }
+              old: migrationsConnection(first: 3, until: "${UNTIL_2}") { edges { node { id } } }
+            }
+          }
+        }`,
+        {
+          token: memberToken,
+          variables: {
+            since: SINCE_3,
+            r: graphs
+              .slice(0, n)
+              .map((graph, i) => (i % 2 === 0 ? { __typename: 'Graph', id: graph.id } : { __typename: 'Graph', slug: graph.slug })),
+          },
+        },
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data._entities).toEqual(
+        graphs.slice(0, n).map((graph) => ({
+          id: graph.id,
+          recent: ids(newerThan3(graph).slice(0, 5)),
+          ok: ids(graph.runIds.slice(0, 2)),
+          failed: { edges: [], pageInfo: { hasNextPage: false } },
+          old: { edges: olderThan2(graph).map((id) => ({ node: { id } })) },
+        })),
+      );
+      expect(statements).toHaveLength(1);
+    });
+
+    it("costs 1 statement for the REST door's calls with a filter and a cursor (readableGraph, then loadConnection)", async () => {
+      const viewer = { kind: 'user' as const, id: MEMBER, isSuperuser: false };
+      const context: Context = {
+        viewer,
+        loaders: createLoaders((statement) => service.service.database.query(statement), viewer),
+        logger: createLogger('silent'),
+      };
+      const checked = checkHistoryFilter({ statuses: ['success'], since: '2026-01-01T00:00:01Z' });
+      if (!checked.ok) throw new Error(checked.reason);
+      const filter: HistoryFilter = checked.filter;
+      const graph = graphs[7]!;
+      // The cursor of the graph's newest run, issued for this filter: the page continues after it.
+      const cursor = encodeCursor({ createdAt: '2026-01-01T00:00:06.000006Z', id: graph.runIds[0]! }, filter);
+      service.statements.length = 0;
+      const record = await readableGraph(context, { slug: graph.slug }, [connectionPage(3, cursor, filter)]);
+      const page = await loadConnection(context, record!.id, 3, cursor, filter);
+      expect(page.runs.map((run) => run.id)).toEqual(graph.runIds.slice(1, 4));
+      expect(page.hasNextPage).toBe(true);
+      expect(service.statements).toHaveLength(1);
+    });
+
+    it("costs nothing more for each run's graph when the runs were reached through it", async () => {
+      const { result, statements } = await measured(
+        `query($r: [_Any!]!) { _entities(representations: $r) { ... on Graph { id migrations(limit: 5, status: ["success"]) { id graph { id slug } } } } }`,
+        { token: memberToken, variables: { r: graphs.slice(0, 50).map((graph) => ({ __typename: 'Graph', id: graph.id })) } },
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data._entities).toEqual(
+        graphs.slice(0, 50).map((graph) => ({
+          id: graph.id,
+          migrations: graph.runIds.slice(0, 5).map((id) => ({ id, graph: { id: graph.id, slug: graph.slug } })),
+        })),
+      );
       expect(statements).toHaveLength(1);
     });
   });

@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { GraphRecord } from '../../data/graphs.js';
 import type { MigrationRunRecord } from '../../data/migrationRuns.js';
-import type { MigrationRunPage } from '../resolvers/GraphMigrationRunConnection.js';
+import type { MigrationRunPage, MigrationRunEdge } from '../resolvers/GraphMigrationRunConnection.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -18,7 +18,11 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /** An RFC 3339 timestamp in UTC with the database's microseconds, e.g. `2026-04-17T21:25:43.123456Z`. */
+  /**
+   * An RFC 3339 timestamp in UTC with the database's microseconds, e.g. `2026-04-17T21:25:43.123456Z`.
+   * As an argument, any RFC 3339 date-time with at most six fractional digits and any offset
+   * (`2026-04-17T23:25:43.5+02:00`); it is compared exactly, to the microsecond.
+   */
   DateTime: { input: string; output: string; }
   /** A UUID in its canonical textual form. */
   UUID: { input: string; output: string; }
@@ -34,8 +38,8 @@ export type Graph = {
   /** The platform's shared graph (slug `default`): every authenticated user may read it. */
   isDefault: Scalars['Boolean']['output'];
   /**
-   * The graph's migration runs, newest first (`createdAt` descending, then `id` descending).
-   * `limit` must be between 1 and 500.
+   * The graph's migration runs, newest first (`createdAt` descending, then `id` descending), the
+   * newest `limit` that the filters select. `limit` must be between 1 and 500.
    */
   migrations: Array<GraphMigrationRun>;
   /**
@@ -44,7 +48,9 @@ export type Graph = {
    * Pages are keyset pages on (`createdAt`, `id`): a page deep in the history costs what the first
    * one does, and runs recorded while a client pages through never make it skip or repeat a run.
    * A cursor names a position in that order, not a graph: given to another graph's history, it
-   * continues from the same position there. A malformed cursor is a BAD_USER_INPUT error.
+   * continues from the same position there. A malformed cursor is a BAD_USER_INPUT error, and so is
+   * a cursor used with other filters than the page that issued it had: repeat the same `status`,
+   * `since` and `until` on every page.
    */
   migrationsConnection: GraphMigrationRunConnection;
   name: Scalars['String']['output'];
@@ -66,6 +72,9 @@ export type Graph = {
 /** A knowledge graph of the platform. */
 export type GraphMigrationsArgs = {
   limit?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  status?: InputMaybe<Array<Scalars['String']['input']>>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -73,6 +82,9 @@ export type GraphMigrationsArgs = {
 export type GraphMigrationsConnectionArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  status?: InputMaybe<Array<Scalars['String']['input']>>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 /** One migration hop a graph's data went through. */
@@ -82,6 +94,11 @@ export type GraphMigrationRun = {
   error?: Maybe<Scalars['String']['output']>;
   finishedAt?: Maybe<Scalars['DateTime']['output']>;
   fromVersion: Scalars['Int']['output'];
+  /**
+   * The graph the run belongs to. The graphs of every run in a response are read together, in one
+   * statement (none when the run was reached through its graph).
+   */
+  graph: Graph;
   graphId: Scalars['UUID']['output'];
   id: Scalars['UUID']['output'];
   migrationId: Scalars['String']['output'];
@@ -104,7 +121,8 @@ export type GraphMigrationRunConnection = {
   edges: Array<GraphMigrationRunEdge>;
   pageInfo: PageInfo;
   /**
-   * How many runs the graph's whole history holds. Costs a count over the history, so it is only
+   * How many runs the filters select: in the graph's whole history (or, for `Query.migrationRuns`,
+   * among every graph's runs), whatever page this is. Costs a count over those runs, so it is only
    * computed when selected (one statement for every graph in the request).
    */
   totalCount: Scalars['Int']['output'];
@@ -138,11 +156,27 @@ export type Query = {
    * Requires a bearer token; a graph the viewer may not read (GRAPH_READ) is a FORBIDDEN error.
    */
   graph?: Maybe<Graph>;
+  /**
+   * Every graph's migration runs, newest first (`createdAt` descending, then `id` descending), a page
+   * at a time, as `Graph.migrationsConnection` pages one graph's: the same filters, cursors and
+   * bounds (`first` 1 to 500). Runs of deleted graphs are left out. Superusers only: a FORBIDDEN
+   * error for other users, UNAUTHENTICATED without a valid token.
+   */
+  migrationRuns: GraphMigrationRunConnection;
 };
 
 
 export type QueryGraphArgs = {
   slug: Scalars['String']['input'];
+};
+
+
+export type QueryMigrationRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  status?: InputMaybe<Array<Scalars['String']['input']>>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -251,7 +285,7 @@ export type ResolversTypes = {
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   GraphMigrationRun: ResolverTypeWrapper<MigrationRunRecord>;
   GraphMigrationRunConnection: ResolverTypeWrapper<MigrationRunPage>;
-  GraphMigrationRunEdge: ResolverTypeWrapper<MigrationRunRecord>;
+  GraphMigrationRunEdge: ResolverTypeWrapper<MigrationRunEdge>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UUID: ResolverTypeWrapper<Scalars['UUID']['output']>;
@@ -266,7 +300,7 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   GraphMigrationRun: MigrationRunRecord;
   GraphMigrationRunConnection: MigrationRunPage;
-  GraphMigrationRunEdge: MigrationRunRecord;
+  GraphMigrationRunEdge: MigrationRunEdge;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   UUID: Scalars['UUID']['output'];
@@ -300,6 +334,7 @@ export type GraphMigrationRunResolvers<ContextType = Context, ParentType extends
   error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   fromVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  graph?: Resolver<ResolversTypes['Graph'], ParentType, ContextType>;
   graphId?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   migrationId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -329,6 +364,7 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   graph?: Resolver<Maybe<ResolversTypes['Graph']>, ParentType, ContextType, RequireFields<QueryGraphArgs, 'slug'>>;
+  migrationRuns?: Resolver<ResolversTypes['GraphMigrationRunConnection'], ParentType, ContextType, RequireFields<QueryMigrationRunsArgs, 'first'>>;
 };
 
 export interface UuidScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['UUID'], any> {

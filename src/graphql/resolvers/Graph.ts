@@ -1,12 +1,14 @@
 import type { GraphResolvers } from '../__generated__/resolvers-types.js';
 import { readableGraph } from '../access.js';
-import { listPage, loadConnection, selectedHistoryPages } from '../history.js';
+import { filterOf, listPage, loadConnection, selectedHistoryPages } from '../history.js';
 
 export const Graph: GraphResolvers = {
   // The gateway may refer to a graph by either key; both go through the same batched loader, and the
   // history pages selected under `_entities` come in the same statement.
   __resolveReference: (reference, context, info) =>
     readableGraph(context, 'id' in reference ? { id: reference.id } : { slug: reference.slug }, selectedHistoryPages(info)),
-  migrations: (graph, { limit }, context) => context.loaders.history.load({ graphId: graph.id, ...listPage(limit) }),
-  migrationsConnection: (graph, { first, after }, context) => loadConnection(context, graph.id, first, after),
+  migrations: (graph, { limit, ...filters }, context) =>
+    context.loaders.history.load({ graphId: graph.id, ...listPage(limit, filterOf(filters)) }),
+  migrationsConnection: (graph, { first, after, ...filters }, context) =>
+    loadConnection(context, graph.id, first, after, filterOf(filters)),
 };

@@ -1,27 +1,38 @@
+import { encodeCursor } from '../../data/cursor.js';
+import type { HistoryFilter } from '../../data/historyFilter.js';
 import type { MigrationRunRecord } from '../../data/migrationRuns.js';
 import type { GraphMigrationRunConnectionResolvers, GraphMigrationRunEdgeResolvers } from '../__generated__/resolvers-types.js';
-import { encodeCursor } from '../../data/cursor.js';
 
-/** One page of a graph's history: what Graph.migrationsConnection resolves to. */
+/** One page of runs: what Graph.migrationsConnection and Query.migrationRuns resolve to. */
 export interface MigrationRunPage {
-  graphId: string;
+  /** The graph whose history this is; null for the cross-graph view (every graph's runs). */
+  graphId: string | null;
   runs: MigrationRunRecord[];
   hasNextPage: boolean;
+  /** The page's filter: its cursors are bound to it, and totalCount counts what it selects. */
+  filter: HistoryFilter;
+}
+
+/** An edge: its run, and the filter its cursor is bound to. */
+export interface MigrationRunEdge {
+  run: MigrationRunRecord;
+  filter: HistoryFilter;
 }
 
 export const GraphMigrationRunConnection: GraphMigrationRunConnectionResolvers = {
-  edges: (page) => page.runs,
-  pageInfo: ({ runs, hasNextPage }) => ({
+  edges: ({ runs, filter }) => runs.map((run): MigrationRunEdge => ({ run, filter })),
+  pageInfo: ({ runs, hasNextPage, filter }) => ({
     hasNextPage,
     hasPreviousPage: false,
-    startCursor: runs.length > 0 ? encodeCursor(runs[0]!) : null,
-    endCursor: runs.length > 0 ? encodeCursor(runs.at(-1)!) : null,
+    startCursor: runs.length > 0 ? encodeCursor(runs[0]!, filter) : null,
+    endCursor: runs.length > 0 ? encodeCursor(runs.at(-1)!, filter) : null,
   }),
   // Its own loader, so the count is only run when a client selects it, once for all graphs in the request.
-  totalCount: (page, _args, context) => context.loaders.runCount.load(page.graphId),
+  totalCount: ({ graphId, filter }, _args, context) =>
+    graphId === null ? context.loaders.allGraphsRunCount.load(filter) : context.loaders.runCount.load({ graphId, filter }),
 };
 
 export const GraphMigrationRunEdge: GraphMigrationRunEdgeResolvers = {
-  cursor: (run) => encodeCursor(run),
-  node: (run) => run,
+  cursor: ({ run, filter }) => encodeCursor(run, filter),
+  node: ({ run }) => run,
 };

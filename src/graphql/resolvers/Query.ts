@@ -1,8 +1,13 @@
 import type { QueryResolvers } from '../__generated__/resolvers-types.js';
-import { readableGraph } from '../access.js';
-import { selectedHistoryPages } from '../history.js';
+import { readableGraph, requireSuperuser } from '../access.js';
+import { filterOf, loadAllGraphsConnection, selectedHistoryPages } from '../history.js';
 
 export const Query: QueryResolvers = {
   // The graph and the history pages selected under it are read in one statement.
   graph: (_parent, { slug }, context, info) => readableGraph(context, { slug }, selectedHistoryPages(info)),
+  // Who may ask is decided before the arguments are looked at: nothing about them reaches others.
+  migrationRuns: (_parent, { first, after, ...filters }, context) => {
+    requireSuperuser(context.viewer);
+    return loadAllGraphsConnection(context, first, after, filterOf(filters));
+  },
 };

@@ -1,5 +1,6 @@
-import { GraphQLScalarType } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import { DateTimeResolver, UUIDResolver } from 'graphql-scalars';
+import { parseTimestamp } from '../../data/historyFilter.js';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { Graph } from './Graph.js';
 import { GraphMigrationRun } from './GraphMigrationRun.js';
@@ -11,7 +12,10 @@ const DATABASE_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 
 // graphql-scalars' DateTime validates RFC 3339 but serializes through a JS Date, which keeps only
 // milliseconds. Our timestamps arrive as the database's UTC text with microseconds: keep them as they
-// are (checked by one cheap pattern; anything else goes through the full validation).
+// are (checked by one cheap pattern; anything else goes through the full validation). As input
+// (since/until), graphql-scalars would hand resolvers a Date, losing the microseconds a filter
+// compares: an argument becomes the database's text instead (parseTimestamp), so resolvers get a
+// string in the same format as every timestamp they read.
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
   // Descriptions come from schema.graphql, as `_service { sdl }` serves them; graphql-scalars' generic
@@ -21,6 +25,18 @@ const DateTime = new GraphQLScalarType({
     if (typeof value === 'string' && DATABASE_TIMESTAMP.test(value)) return value;
     const validated = DateTimeResolver.serialize(value);
     return typeof value === 'string' ? value : validated;
+  },
+  parseValue(value) {
+    if (typeof value !== 'string') throw new TypeError(`DateTime cannot represent a non-string value: ${JSON.stringify(value)}`);
+    const parsed = parseTimestamp(value);
+    if (!parsed.ok) throw new TypeError(`DateTime cannot represent ${parsed.reason}`);
+    return parsed.timestamp;
+  },
+  parseLiteral(ast) {
+    if (ast.kind !== Kind.STRING) throw new GraphQLError(`DateTime cannot represent a non-string value`, { nodes: ast });
+    const parsed = parseTimestamp(ast.value);
+    if (!parsed.ok) throw new GraphQLError(`DateTime cannot represent ${parsed.reason}`, { nodes: ast });
+    return parsed.timestamp;
   },
 });
 
