@@ -9,7 +9,8 @@ import { decodeCursor, encodeCursor } from '../data/cursor.js';
 import { HISTORY_LIMIT, type MigrationRunRecord } from '../data/migrationRuns.js';
 import { readableGraph } from '../graphql/access.js';
 import type { Context } from '../graphql/context.js';
-import { connectionPage, loadConnection } from '../graphql/history.js';
+import { checkHistoryFilter, HISTORY_FILTER_LIMITS, NO_FILTER, parseTimestamp, type HistoryFilter } from '../data/historyFilter.js';
+import { connectionPage, loadAllGraphsConnection, loadConnection } from '../graphql/history.js';
 import { detail, type JsonAnswer } from '../http/reply.js';
 
 /** Where the request was addressed, to build the next page's URL from. */
@@ -29,6 +30,7 @@ export const ERROR_DETAIL = {
   invalidToken: 'Invalid or expired token',
   graphNotFound: 'Graph not found',
   notMember: 'Not a member of this graph',
+  notSuperuser: "Superusers only: every graph's history is not readable with this token",
   internal: 'Internal Server Error',
   databaseUnavailable: 'Database unavailable',
 } as const;
@@ -43,7 +45,8 @@ interface ValidationErrorItem {
   type: string;
   loc: ['query', string];
   msg: string;
-  input: string;
+  /** The raw query-string text (a list for a repeatable parameter). */
+  input: string | string[];
   ctx?: Record<string, unknown>;
 }
 
@@ -77,46 +80,131 @@ type CursorResult = { ok: true; cursor: string | null } | { ok: false; item: Val
 
 /**
  * `cursor` as a FastAPI `str | None` with a validator that raises ValueError: absent is the first
- * page, and anything the codec refuses (empty included) is pydantic's `value_error`, whose `ctx`
- * FastAPI serializes as `{"error": {}}`.
+ * page, and anything the codec refuses (empty included, or issued for other filters) is pydantic's
+ * `value_error`, whose `ctx` FastAPI serializes as `{"error": {}}`. `filter` is undefined when the
+ * filter parameters are invalid themselves: then only the cursor's own form is checked.
  */
-function parseCursor(search: URLSearchParams): CursorResult {
+function parseCursor(search: URLSearchParams, filter: HistoryFilter | undefined): CursorResult {
   const raw = search.getAll('cursor').at(-1);
   if (raw === undefined) return { ok: true, cursor: null };
-  const decoded = decodeCursor(raw);
-  if (decoded.ok) return { ok: true, cursor: raw };
+  const decoded = decodeCursor(raw, filter ?? NO_FILTER);
+  if (decoded.ok || (filter === undefined && decoded.filterMismatch)) return { ok: true, cursor: raw };
   return {
     ok: false,
     item: { type: 'value_error', loc: ['query', 'cursor'], msg: `Value error, ${decoded.reason}`, input: raw, ctx: { error: {} } },
   };
 }
 
+type FilterResult = { ok: true; filter: HistoryFilter } | { ok: false; items: ValidationErrorItem[] };
+
+/**
+ * `status` (repeatable: `list[str] | None`), `since` and `until` (`datetime | None`, the last of
+ * repeated ones, as Starlette keeps), each checked on its own as pydantic would (`too_long`,
+ * `datetime_from_date_parsing`); `since` after `until` is then a `value_error` on `since`.
+ */
+function parseFilter(search: URLSearchParams): FilterResult {
+  const statuses = search.getAll('status');
+  const input = {
+    statuses: statuses.length > 0 ? statuses : undefined,
+    since: search.getAll('since').at(-1),
+    until: search.getAll('until').at(-1),
+  };
+  const items: ValidationErrorItem[] = [];
+  const distinct = new Set(statuses).size;
+  if (distinct > HISTORY_FILTER_LIMITS.maxStatuses) {
+    const max = HISTORY_FILTER_LIMITS.maxStatuses;
+    items.push({
+      type: 'too_long',
+      loc: ['query', 'status'],
+      msg: `List should have at most ${max} items after validation, not ${distinct}`,
+      input: statuses,
+      ctx: { field_type: 'List', max_length: max, actual_length: distinct },
+    });
+  }
+  for (const field of ['since', 'until'] as const) {
+    const raw = input[field];
+    const parsed = raw === undefined ? undefined : parseTimestamp(raw);
+    if (parsed && !parsed.ok) {
+      items.push({
+        type: 'datetime_from_date_parsing',
+        loc: ['query', field],
+        msg: `Input should be a valid datetime or date, ${parsed.reason}`,
+        input: raw!,
+        ctx: { error: parsed.reason },
+      });
+    }
+  }
+  if (items.length > 0) return { ok: false, items };
+  const checked = checkHistoryFilter(input);
+  if (checked.ok) return { ok: true, filter: checked.filter };
+  // What is left once each value parses: the window's order.
+  const raw = input[checked.field === 'status' ? 'since' : checked.field]!;
+  return {
+    ok: false,
+    items: [{ type: 'value_error', loc: ['query', checked.field], msg: `Value error, ${checked.reason}`, input: raw, ctx: { error: {} } }],
+  };
+}
+
+type HistoryQuery = { ok: true; limit: number; cursor: string | null; filter: HistoryFilter } | { ok: false; answer: JsonAnswer };
+
+/**
+ * The query string of a history route, checked as FastAPI would: 401 before 422 (the auth
+ * dependency resolves first), then every parameter, all failures reported in the parameters' order.
+ */
+function historyQuery(context: Context, search: URLSearchParams): HistoryQuery {
+  if (context.viewer.kind === 'anonymous') return { ok: false, answer: detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE) };
+  if (context.viewer.kind === 'invalid') return { ok: false, answer: detail(401, ERROR_DETAIL.invalidToken, BEARER_CHALLENGE) };
+  const limit = parseLimit(search);
+  const filter = parseFilter(search);
+  const cursor = parseCursor(search, filter.ok ? filter.filter : undefined);
+  if (!limit.ok || !cursor.ok || !filter.ok) {
+    const items = [...(limit.ok ? [] : [limit.item]), ...(cursor.ok ? [] : [cursor.item]), ...(filter.ok ? [] : filter.items)];
+    return { ok: false, answer: validationFailed(items) };
+  }
+  return { ok: true, limit: limit.limit, cursor: cursor.cursor, filter: filter.filter };
+}
+
+/** `GET /api/v1/graphs/{slug}/migrations`: one graph's history (GRAPH_READ). */
 export async function graphMigrations(
   context: Context,
   slug: string,
   search: URLSearchParams,
   location: RequestLocation,
 ): Promise<JsonAnswer> {
-  // FastAPI resolves the auth dependency before it validates parameters: 401 comes before 422.
-  if (context.viewer.kind === 'anonymous') return detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE);
-  if (context.viewer.kind === 'invalid') return detail(401, ERROR_DETAIL.invalidToken, BEARER_CHALLENGE);
-  // FastAPI validates every parameter and reports all failures, in the order of the parameters.
-  const parsed = parseLimit(search);
-  const cursor = parseCursor(search);
-  if (!parsed.ok || !cursor.ok) return validationFailed([parsed, cursor].flatMap((result) => (result.ok ? [] : [result.item])));
-
-  const { limit } = parsed;
+  const query = historyQuery(context, search);
+  if (!query.ok) return query.answer;
+  const { limit, cursor, filter } = query;
   try {
-    const graph = await readableGraph(context, { slug }, [connectionPage(limit, cursor.cursor)]);
+    const graph = await readableGraph(context, { slug }, [connectionPage(limit, cursor, filter)]);
     if (!graph) return NOT_FOUND;
-    const { runs, hasNextPage } = await loadConnection(context, graph.id, limit, cursor.cursor);
-    const next = hasNextPage ? nextPageLink(location, limit, encodeCursor(runs.at(-1)!)) : undefined;
-    return { status: 200, body: runs.map(restItem), headers: next ? { Link: next } : undefined };
+    return page(await loadConnection(context, graph.id, limit, cursor, filter), location, limit);
   } catch (error) {
     if (error instanceof GraphQLError && error.extensions.code === 'FORBIDDEN') return detail(403, ERROR_DETAIL.notMember);
     // A database outage (503) and anything unexpected (500, logged) are answered by src/http/app.ts's error handler.
     throw error;
   }
+}
+
+/** `GET /api/v1/migrations`: every graph's runs, newest first (deleted graphs left out); superusers only. */
+export async function allMigrations(context: Context, search: URLSearchParams, location: RequestLocation): Promise<JsonAnswer> {
+  const query = historyQuery(context, search);
+  if (!query.ok) return query.answer;
+  const { limit, cursor, filter } = query;
+  try {
+    return page(await loadAllGraphsConnection(context, limit, cursor, filter), location, limit);
+  } catch (error) {
+    if (error instanceof GraphQLError && error.extensions.code === 'FORBIDDEN') return detail(403, ERROR_DETAIL.notSuperuser);
+    throw error;
+  }
+}
+
+function page(
+  { runs, hasNextPage, filter }: { runs: MigrationRunRecord[]; hasNextPage: boolean; filter: HistoryFilter },
+  location: RequestLocation,
+  limit: number,
+): JsonAnswer {
+  const next = hasNextPage ? nextPageLink(location, limit, filter, encodeCursor(runs.at(-1)!, filter)) : undefined;
+  return { status: 200, body: runs.map(restItem), headers: next ? { Link: next } : undefined };
 }
 
 /** The item of the Python service: snake_case keys, in its order. */
@@ -137,12 +225,18 @@ function restItem(run: MigrationRunRecord) {
 }
 
 /**
- * RFC 8288 `Link` to the next page: the request's own path with `limit` and the page's end cursor,
- * and nothing else from its query string. Absolute when PUBLIC_BASE_URL or a trusted proxy says
+ * RFC 8288 `Link` to the next page: the request's own path with `limit`, the filters (in their
+ * canonical form: statuses sorted and unique, timestamps as UTC microseconds) and the page's end
+ * cursor, which is bound to them; nothing else from the query string. Absolute when PUBLIC_BASE_URL or a trusted proxy says
  * where clients reach the service; otherwise path-absolute, which RFC 8288 allows and clients
  * resolve against the URL they called. Never built from the request's own Host header: a client
  * could make it point anywhere.
  */
-function nextPageLink({ origin = '', pathname }: RequestLocation, limit: number, cursor: string): string {
-  return `<${origin}${pathname}?limit=${limit}&cursor=${cursor}>; rel="next"`;
+function nextPageLink({ origin = '', pathname }: RequestLocation, limit: number, filter: HistoryFilter, cursor: string): string {
+  const filters = [
+    ...(filter.statuses ?? []).map((status) => `&status=${encodeURIComponent(status)}`),
+    filter.since === undefined ? '' : `&since=${encodeURIComponent(filter.since)}`,
+    filter.until === undefined ? '' : `&until=${encodeURIComponent(filter.until)}`,
+  ].join('');
+  return `<${origin}${pathname}?limit=${limit}${filters}&cursor=${cursor}>; rel="next"`;
 }

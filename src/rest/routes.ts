@@ -1,8 +1,8 @@
 // The REST door's routes on the Fastify app: the migration history and its OpenAPI document.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { CreateContext } from '../graphql/context.js';
-import { getRoute, sendJson, sendRevalidatable } from '../http/reply.js';
-import { graphMigrations } from './migrations.js';
+import type { Context, CreateContext } from '../graphql/context.js';
+import { getRoute, sendJson, sendRevalidatable, type JsonAnswer } from '../http/reply.js';
+import { allMigrations, graphMigrations, type RequestLocation } from './migrations.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 
 export interface RestOptions {
@@ -17,19 +17,28 @@ export interface RestOptions {
 export const MIGRATIONS_PATH = /^\/api\/v1\/graphs\/([^/]+)\/migrations\/?$/;
 
 export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl, trustedProxy }: RestOptions) {
-  /** Answers the history route for `slug` (decoded); also called for a URL the router refused to decode. */
-  async function serveMigrations(request: FastifyRequest, reply: FastifyReply, slug: string): Promise<FastifyReply> {
+  /** Runs a history route's answer with the request's context and where it was addressed. */
+  async function serveHistory(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    answer: (context: Context, search: URLSearchParams, location: RequestLocation) => Promise<JsonAnswer>,
+  ): Promise<FastifyReply> {
     const [pathname = '/', search = ''] = splitUrl(request.url);
     const context = await createContext({ authorization: request.headers.authorization, logger: request.log });
     const location = { origin: publicBaseUrl ?? forwardedOrigin(request, trustedProxy), pathname };
-    const answer = await graphMigrations(context, slug, new URLSearchParams(search), location);
+    const answered = await answer(context, new URLSearchParams(search), location);
     // A history page is what pollers fetch again and again: they may revalidate it (ETag, 304).
-    return answer.status === 200 ? sendRevalidatable(request, reply, answer) : sendJson(reply, answer);
+    return answered.status === 200 ? sendRevalidatable(request, reply, answered) : sendJson(reply, answered);
   }
+
+  /** Answers the history route for `slug` (decoded); also called for a URL the router refused to decode. */
+  const serveMigrations = (request: FastifyRequest, reply: FastifyReply, slug: string) =>
+    serveHistory(request, reply, (context, search, location) => graphMigrations(context, slug, search, location));
 
   getRoute(app, '/api/v1/graphs/:slug/migrations', (request, reply) =>
     serveMigrations(request, reply, (request.params as { slug: string }).slug),
   );
+  getRoute(app, '/api/v1/migrations', (request, reply) => serveHistory(request, reply, allMigrations));
   getRoute(app, '/openapi.json', (_request, reply) => sendJson(reply, { status: 200, body: OPENAPI_DOCUMENT }));
   return { serveMigrations };
 }
