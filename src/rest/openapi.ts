@@ -4,6 +4,7 @@
 import { HISTORY_LIMIT } from '../data/migrationRuns.js';
 import { decodeCursor, encodeCursor } from '../data/cursor.js';
 import { ERROR_DETAIL } from './migrations.js';
+import { HISTORY_FILTER_LIMITS } from '../data/historyFilter.js';
 
 /** A JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1), as far as this document uses it. */
 export interface SchemaObject {
@@ -14,6 +15,7 @@ export interface SchemaObject {
   enum?: readonly unknown[];
   const?: unknown;
   minimum?: number;
+  maxItems?: number;
   maximum?: number;
   default?: unknown;
   items?: SchemaObject;
@@ -130,6 +132,32 @@ const CACHE_CONTROL_HEADER = {
   schema: { type: 'string', const: 'private, no-cache' },
 };
 
+const FILTER_PARAMETERS: Parameter[] = [
+  {
+    name: 'status',
+    in: 'query',
+    required: false,
+    description:
+      'Only runs in one of these states; repeat the parameter for several (`?status=failed&status=running`), at most ' +
+      `${HISTORY_FILTER_LIMITS.maxStatuses} distinct values. A state the database does not know is not an error: it matches no run.`,
+    schema: { type: 'array', title: 'Status', items: { type: 'string' }, maxItems: HISTORY_FILTER_LIMITS.maxStatuses },
+  },
+  {
+    name: 'since',
+    in: 'query',
+    required: false,
+    description: 'Only runs created at or after this instant (inclusive): an RFC 3339 date-time, any offset, up to microseconds.',
+    schema: { type: 'string', title: 'Since', format: 'date-time', examples: ['2026-04-17T00:00:00Z'] },
+  },
+  {
+    name: 'until',
+    in: 'query',
+    required: false,
+    description: 'Only runs created before this instant (exclusive), as `since`. A `since` later than `until` is a 422.',
+    schema: { type: 'string', title: 'Until', format: 'date-time', examples: ['2026-04-18T00:00:00.000001Z'] },
+  },
+];
+
 export const OPENAPI_DOCUMENT: OpenApiDocument = {
   openapi: '3.1.0',
   jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
@@ -183,6 +211,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
               'A value the service did not issue (malformed, altered, or of an unknown version) is a 422.',
             schema: { type: 'string', title: 'Cursor', examples: [EXAMPLE_CURSOR] },
           },
+          ...FILTER_PARAMETERS,
           {
             name: 'If-None-Match',
             in: 'header',
@@ -338,7 +367,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         additionalProperties: false,
       },
       UnauthorizedError: detailBody('UnauthorizedError', [ERROR_DETAIL.notAuthenticated, ERROR_DETAIL.invalidToken]),
-      ForbiddenError: detailBody('ForbiddenError', [ERROR_DETAIL.notMember]),
+      ForbiddenError: detailBody('ForbiddenError', [ERROR_DETAIL.notMember, ERROR_DETAIL.notSuperuser]),
       NotFoundError: detailBody('NotFoundError', [ERROR_DETAIL.graphNotFound]),
       InternalError: detailBody('InternalError', [ERROR_DETAIL.internal]),
       UnavailableError: detailBody('UnavailableError', [ERROR_DETAIL.databaseUnavailable]),
@@ -353,14 +382,20 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         title: 'ValidationError',
         description:
           'One failed check, as pydantic reports it: `int_parsing` (no `ctx`), `greater_than_equal` (`ctx.ge`) or `less_than_equal` (`ctx.le`) for `limit`; ' +
-          '`value_error` for `cursor`, with `msg` saying what is wrong and `ctx` `{"error": {}}` (how FastAPI serializes the ValueError its validator raised).',
+          '`value_error` for `cursor` (and for `since` later than `until`), with `msg` saying what is wrong and `ctx` `{"error": {}}` (how FastAPI serializes the ValueError its validator raised); ' +
+          '`too_long` for more than ' +
+          `${HISTORY_FILTER_LIMITS.maxStatuses} distinct \`status\` values; \`datetime_from_date_parsing\` for a \`since\` or \`until\` that is not an RFC 3339 date-time.`,
         type: 'object',
         properties: {
           type: { type: 'string', title: 'Error Type', examples: ['int_parsing', 'greater_than_equal', 'less_than_equal', 'value_error'] },
           loc: { type: 'array', title: 'Location', items: { anyOf: [{ type: 'string' }, { type: 'integer' }] } },
           msg: { type: 'string', title: 'Message' },
-          input: { title: 'Input', description: 'The value as it was sent: the raw query-string text.' },
-          ctx: { type: 'object', title: 'Context', additionalProperties: { anyOf: [{ type: 'integer' }, { type: 'object' }] } },
+          input: { title: 'Input', description: 'The value as it was sent: the raw query-string text (a list of them for `status`).' },
+          ctx: {
+            type: 'object',
+            title: 'Context',
+            additionalProperties: { anyOf: [{ type: 'integer' }, { type: 'string' }, { type: 'object' }] },
+          },
         },
         required: ['type', 'loc', 'msg', 'input'],
         additionalProperties: false,
@@ -387,4 +422,30 @@ function readinessBody(values: string[]): SchemaObject {
 
 function statusBody(values: string[]): SchemaObject {
   return { type: 'object', properties: { status: { type: 'string', enum: values } }, required: ['status'], additionalProperties: false };
+}
+
+/** The cross-graph route: the graph route's parameters (but the slug) and answers (but 404), its own 403. */
+export const ALL_MIGRATIONS_PATH = '/api/v1/migrations';
+{
+  const graphOperation = OPENAPI_DOCUMENT.paths[MIGRATIONS_PATH]!.get;
+  const { '403': _forbidden, '404': _notFound, ...responses } = graphOperation.responses;
+  OPENAPI_DOCUMENT.paths[ALL_MIGRATIONS_PATH] = {
+    get: {
+      ...graphOperation,
+      operationId: 'listAllMigrations',
+      summary: "Every graph's migration runs, newest first (superusers)",
+      description:
+        'A bare JSON array of the runs of every graph that is not deleted, newest first (`created_at` descending, then `id` descending), at most `limit` items, each with its `graph_id`. ' +
+        'Superusers only. Filters, paging (`Link`) and revalidation (`ETag`) as on the graph route. ' +
+        'Checks run in this order: token (401), query parameters (422), superuser (403).',
+      parameters: graphOperation.parameters!.filter((parameter) => parameter.name !== 'slug'),
+      responses: {
+        ...responses,
+        '403': {
+          description: "The token is not a superuser's.",
+          content: json(schemaRef('ForbiddenError'), { detail: ERROR_DETAIL.notSuperuser }),
+        },
+      },
+    },
+  };
 }

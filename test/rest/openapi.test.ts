@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_PATH, OPENAPI_DOCUMENT } from '../../src/rest/openapi.js';
+import { ALL_MIGRATIONS_PATH, MIGRATIONS_PATH, OPENAPI_DOCUMENT } from '../../src/rest/openapi.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, insertManyRuns, insertRun } from '../helpers/fixtures.js';
 import { startTestService, type TestService } from '../helpers/service.js';
@@ -93,6 +93,9 @@ describe('the OpenAPI document', () => {
         schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 500, default: 100 }),
       }),
       expect.objectContaining({ name: 'cursor', in: 'query', required: false, schema: expect.objectContaining({ type: 'string' }) }),
+      expect.objectContaining({ name: 'status', in: 'query', required: false, schema: expect.objectContaining({ type: 'array' }) }),
+      expect.objectContaining({ name: 'since', in: 'query', required: false, schema: expect.objectContaining({ format: 'date-time' }) }),
+      expect.objectContaining({ name: 'until', in: 'query', required: false, schema: expect.objectContaining({ format: 'date-time' }) }),
       expect.objectContaining({ name: 'If-None-Match', in: 'header', required: false }),
     ]);
   });
@@ -263,6 +266,25 @@ describe.each(DATABASE_KINDS)('real answers against the OpenAPI document, on %s'
       expect([200, 422]).toContain(answer.status);
       expect(validator.parameter(MIGRATIONS_PATH, 1, value), `limit=${raw}`).toBe(answer.status === 200);
     }
+  });
+
+  it('the cross-graph route: 200 (filtered), 403 and 422 match', async () => {
+    const superuser = await service.token(randomUUID(), { isSuperuser: true });
+    expectValid(
+      ALL_MIGRATIONS_PATH,
+      await get(service.url, '/api/v1/migrations?limit=3&status=failed&status=success', { token: superuser }),
+      200,
+    );
+    expectValid(ALL_MIGRATIONS_PATH, await get(service.url, '/api/v1/migrations', { token: memberToken }), 403);
+    const invalid = await get(
+      service.url,
+      `/api/v1/migrations?since=yesterday&${'status=x&'.repeat(1)}${Array.from({ length: 11 }, (_, i) => `status=s${i}`).join('&')}`,
+      {
+        token: superuser,
+      },
+    );
+    expectValid(ALL_MIGRATIONS_PATH, invalid, 422);
+    expect(invalid.body.detail.map((item: { type: string }) => item.type)).toEqual(['too_long', 'datetime_from_date_parsing']);
   });
 
   it('/healthz and /readyz match', async () => {
