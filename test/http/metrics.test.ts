@@ -1,12 +1,15 @@
 // Prometheus metrics on a port of their own (METRICS_PORT): off unless configured, never on the
 // public port, moving by exactly what requests do, and with bounded labels that carry no user data.
 import { randomUUID } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { MAX_OPERATION_NAMES } from '../../src/metrics.js';
-import { DATABASE_KINDS } from '../helpers/databases.js';
+import { startService } from '../../src/service.js';
+import { createLogger } from '../../src/logger.js';
+import { createTestDatabase, DATABASE_KINDS } from '../helpers/databases.js';
 import { insertGraphWithRuns, plannedHistory } from '../helpers/history.js';
-import { graphql, startTestService, type TestService } from '../helpers/service.js';
+import { graphql, startTestService, testConfig, type TestService } from '../helpers/service.js';
 
 const MEMBER = randomUUID();
 const SLUG = `metrics_slug_${randomUUID().slice(0, 8)}`;
@@ -191,5 +194,26 @@ describe('metrics off (no METRICS_PORT)', () => {
   it('opens no metrics listener and serves no /metrics', async () => {
     expect(service.service.metricsUrl).toBeUndefined();
     expect((await fetch(`${service.url}/metrics`)).status).toBe(404);
+  });
+});
+
+describe('a metrics port already taken', () => {
+  it('fails the start and leaves the public port closed', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const database = await createTestDatabase('pglite');
+    try {
+      const config = testConfig({ DATA_DIR: database.dataDir, METRICS_PORT: String((taken.address() as AddressInfo).port) });
+      const logged: string[] = [];
+      const logger = createLogger('silent');
+      logger.info = ((...args: unknown[]) => void logged.push(String(args.at(-1)))) as typeof logger.info;
+      await expect(startService(config, logger)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      const listening = logged.find((line) => line.startsWith('listening on '));
+      expect(listening).toBeDefined();
+      await expect(fetch(`${listening!.slice('listening on '.length)}/healthz`)).rejects.toThrow();
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+      await database.drop();
+    }
   });
 });
