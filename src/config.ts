@@ -125,6 +125,10 @@ const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'must be development, production or test' }).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: integer(0, 65535).default(4000),
+  // The Prometheus scrape port (a listener of its own, never the public one); unset: no metrics at all.
+  // 0 takes a free port (tests).
+  METRICS_PORT: z.preprocess(emptyAsUnset, integer(0, 65535).optional()),
+  METRICS_HOST: z.preprocess(emptyAsUnset, z.string().optional()),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -178,6 +182,8 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     isProduction: env.NODE_ENV === 'production',
     host: env.HOST,
     port: env.PORT,
+    // GET /metrics on a port of its own (src/metrics.ts): operators and Prometheus only, not the gateway.
+    metrics: env.METRICS_PORT === undefined ? undefined : { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
     logLevel: env.LOG_LEVEL,
     database: env.DATABASE_URL
       ? {
@@ -291,6 +297,15 @@ function crossVariableProblems(env: NodeJS.ProcessEnv): string[] {
   const requestTimeout = Number(env.REQUEST_TIMEOUT_MS ?? DEFAULT_REQUEST_TIMEOUT_MS);
   if (Number.isFinite(headersTimeout) && Number.isFinite(requestTimeout) && headersTimeout > requestTimeout) {
     problems.push(`HEADERS_TIMEOUT_MS (${headersTimeout}) must not exceed REQUEST_TIMEOUT_MS (${requestTimeout})`);
+  }
+  // The scrape port is a listener of its own: on the public port it would be refused at listen (or, worse, shared).
+  // Port 0 (any free port) on both sides never collides.
+  const port = Number(env.PORT ?? 4000);
+  if (isSet('METRICS_PORT') && Number(env.METRICS_PORT) === port && port > 0) {
+    problems.push(`METRICS_PORT (${port}) must differ from PORT: metrics are served on a port of their own, never the public one`);
+  }
+  if (isSet('METRICS_HOST') && !isSet('METRICS_PORT')) {
+    problems.push('METRICS_HOST is set but METRICS_PORT is not: set METRICS_PORT to serve metrics (unset: no metrics server)');
   }
   // The primary's companions mean nothing without it: the embedded database has no replica, pooler or second door.
   if (isSet('DATABASE_READ_URL') && !isSet('DATABASE_URL')) {

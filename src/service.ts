@@ -14,10 +14,13 @@ import { createApp } from './http/app.js';
 import { loadPlayground } from './http/playground.js';
 import { drainable } from './http/drain.js';
 import type { Logger } from './logger.js';
+import { createMetrics, serveMetrics, type MetricsServer } from './metrics.js';
 
 export interface Service {
   url: string;
   server: Server;
+  /** The Prometheus scrape URL, http://host:port/metrics, when METRICS_PORT is set. */
+  metricsUrl?: string;
   database: Database;
   /** True when no AUTH_* is configured and the service signs with a development secret of its own. */
   developmentAuth: boolean;
@@ -67,8 +70,24 @@ async function checkPooledStatementTimeout(config: Config, logger: Logger, datab
   );
 }
 
-export async function startService(config: Config, logger: Logger, databaseOptions: DatabaseOptions = {}): Promise<Service> {
+export async function startService(config: Config, logger: Logger, options: DatabaseOptions = {}): Promise<Service> {
+  // Metrics only when asked for (METRICS_PORT): otherwise nothing is counted, nothing timed.
+  const metrics = config.metrics ? createMetrics() : undefined;
+  const { onQuery } = options;
+  const databaseOptions: DatabaseOptions = metrics
+    ? {
+        ...options,
+        onQuery: onQuery
+          ? (event) => {
+              metrics.statementCompleted(event);
+              onQuery(event);
+            }
+          : metrics.statementCompleted,
+      }
+    : options;
   const database = await createDatabase(config.database, databaseOptions);
+  metrics?.observePools(database);
+  let listening: { close(): Promise<void> } | undefined;
   try {
     await prepareDatabase(config, logger, database, databaseOptions);
     await checkPooledStatementTimeout(config, logger, database);
@@ -79,6 +98,7 @@ export async function startService(config: Config, logger: Logger, databaseOptio
       introspection: config.graphql.introspection,
       limits: config.graphql.limits,
       logger: logger.child({ component: 'apollo' }),
+      metrics,
     });
     await graphql.start();
 
@@ -96,11 +116,18 @@ export async function startService(config: Config, logger: Logger, databaseOptio
       trustProxy: config.http.trustProxy,
       requestTimeoutMs: config.http.requestTimeoutMs,
       headersTimeoutMs: config.http.headersTimeoutMs,
+      metrics,
       playground: config.graphql.playground ? loadPlayground({ authorization: demoToken && `Bearer ${demoToken}` }) : undefined,
     });
     const server = app.server;
     const drainer = drainable(server);
     await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `listening on ${address}` });
+    listening = app;
+    let metricsServer: MetricsServer | undefined;
+    if (metrics && config.metrics) {
+      metricsServer = await serveMetrics(metrics.registry, config.metrics);
+      logger.info({ url: metricsServer.url }, `metrics on ${metricsServer.url}`);
+    }
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
 
@@ -115,12 +142,16 @@ export async function startService(config: Config, logger: Logger, databaseOptio
       (closing ??= (async () => {
         await drainer.drain(config.shutdownTimeoutMs);
         await app.close();
+        // Scrapes go on during the drain; the listener closes with the rest.
+        await metricsServer?.close();
         await graphql.stop();
         await database.close();
       })());
 
-    return { url, server, database, developmentAuth: developmentSecret !== undefined, demoCurl, close };
+    return { url, server, metricsUrl: metricsServer?.url, database, developmentAuth: developmentSecret !== undefined, demoCurl, close };
   } catch (error) {
+    // A metrics port already taken fails the start, after the public listener opened.
+    await listening?.close();
     await database.close();
     throw error;
   }

@@ -191,4 +191,38 @@ describe('loadConfig', () => {
     expect(error.message).toContain('PORT');
     expect(error.message).toMatch(/production requires/);
   });
+
+  it('serves no metrics unless METRICS_PORT is set; METRICS_HOST defaults to HOST', () => {
+    expect(loadConfig({}).metrics).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '' }).metrics).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: '9464' }).metrics).toEqual({ port: 9464, host: '0.0.0.0' });
+    expect(loadConfig({ HOST: '127.0.0.1', METRICS_PORT: '9464' }).metrics).toEqual({ port: 9464, host: '127.0.0.1' });
+    expect(loadConfig({ HOST: '0.0.0.0', METRICS_PORT: '9464', METRICS_HOST: '10.0.0.5' }).metrics).toEqual({
+      port: 9464,
+      host: '10.0.0.5',
+    });
+    // 0: a free port of the system's choosing, on both sides (tests).
+    expect(loadConfig({ PORT: '0', METRICS_PORT: '0' }).metrics).toEqual({ port: 0, host: '0.0.0.0' });
+  });
+
+  it('refuses a METRICS_PORT that is not a port, or is the public PORT, with the other problems in one error', () => {
+    for (const value of ['abc', '-1', '65536', '9464.5']) {
+      const error = configError({ METRICS_PORT: value });
+      expect(error.problems).toHaveLength(1);
+      expect(error.problems[0]).toContain(`METRICS_PORT=${JSON.stringify(value)}`);
+    }
+    expect(configError({ METRICS_PORT: '4000' }).problems).toEqual([
+      'METRICS_PORT (4000) must differ from PORT: metrics are served on a port of their own, never the public one',
+    ]);
+    const error = configError({ PORT: '8080', METRICS_PORT: '8080', GRAPHQL_MAX_DEPTH: '0' });
+    expect(error.problems).toHaveLength(2);
+    expect(error.message).toContain('GRAPHQL_MAX_DEPTH');
+    expect(error.message).toContain('METRICS_PORT (8080) must differ from PORT');
+  });
+
+  it('refuses METRICS_HOST without METRICS_PORT', () => {
+    expect(configError({ METRICS_HOST: '127.0.0.1' }).problems).toEqual([
+      'METRICS_HOST is set but METRICS_PORT is not: set METRICS_PORT to serve metrics (unset: no metrics server)',
+    ]);
+  });
 });

@@ -4,10 +4,11 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { GraphQLError, parse, type GraphQLFormattedError } from 'graphql';
+import { getOperationAST, GraphQLError, parse, type GraphQLFormattedError } from 'graphql';
 import { HISTORY_LIMIT } from '../data/migrationRuns.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/errors.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { Context } from './context.js';
 import { CLIENT_ERROR_CODES, databaseUnavailable, SERVICE_UNAVAILABLE } from './errors.js';
 import { costLimitPlugin, limitValidationRules, OperationLimitError, type GraphQLLimits } from './limits.js';
@@ -59,6 +60,31 @@ const unavailableStatus: ApolloServerPlugin<Context> = {
   },
 };
 
+/**
+ * Counts every response Apollo sends (parse and validation failures included) by operation name and
+ * outcome, and its errors by code, as the client sees them (after formatError). Requests refused
+ * before Apollo (malformed JSON, a batch, an oversized query) are only in the HTTP metrics.
+ */
+function operationMetrics(metrics: Pick<Metrics, 'operationCompleted'>): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ operationName, document, request, response }) {
+          const result = response.body.kind === 'single' ? response.body.singleResult : response.body.initialResult;
+          const codes = result.errors?.map((error) => error.extensions?.code) ?? [];
+          // The resolved operation's name (null: anonymous); when validation failed before Apollo resolved
+          // it, the parsed document's; when not even parsed, what the client named.
+          const operation = operationName === undefined && document ? getOperationAST(document, request.operationName) : undefined;
+          metrics.operationCompleted(
+            operationName !== undefined ? operationName : operation ? (operation.name?.value ?? null) : request.operationName,
+            codes,
+          );
+        },
+      };
+    },
+  };
+}
+
 /** Client errors pass as they are; a database outage is SERVICE_UNAVAILABLE; anything else is answered without internals. */
 export function formatError(formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError {
   if (isDatabaseUnavailable(unwrapResolverError(error))) {
@@ -80,7 +106,13 @@ export function formatError(formatted: GraphQLFormattedError, error?: unknown): 
   };
 }
 
-export function createGraphQLServer(options: { introspection: boolean; limits: GraphQLLimits; logger: Logger }): ApolloServer<Context> {
+export function createGraphQLServer(options: {
+  introspection: boolean;
+  limits: GraphQLLimits;
+  logger: Logger;
+  /** Operation and error counters (METRICS_PORT); absent: none. */
+  metrics?: Pick<Metrics, 'operationCompleted'>;
+}): ApolloServer<Context> {
   const schema = createSubgraphSchema();
   return new ApolloServer<Context>({
     logger: options.logger,
@@ -100,6 +132,7 @@ export function createGraphQLServer(options: { introspection: boolean; limits: G
       unavailableStatus,
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
+      ...(options.metrics ? [operationMetrics(options.metrics)] : []),
     ],
   });
 }

@@ -11,6 +11,7 @@ import type { Database } from '../db/client.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/errors.js';
 import type { Context, CreateContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { ERROR_DETAIL } from '../rest/migrations.js';
 import { MIGRATIONS_PATH, restRoutes } from '../rest/routes.js';
 import { graphqlRoutes } from './graphql.js';
@@ -37,6 +38,8 @@ export interface AppDependencies {
   /** Node's bounds on a client that trickles its headers or body (answered 408). */
   requestTimeoutMs?: number;
   headersTimeoutMs?: number;
+  /** Request counters and durations (METRICS_PORT); absent: none. */
+  metrics?: Pick<Metrics, 'requestCompleted'>;
 }
 
 // Every answer is JSON for programs, never a page to render or frame: browsers are told so.
@@ -58,9 +61,12 @@ function requestId(req: IncomingMessage): string {
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-/** One line per answered request, with its status and duration, under the request id (no "incoming request" line). */
+/**
+ * One line per answered request, with its status and duration, under the request id (no "incoming
+ * request" line); and the request metrics, by route template (never the path: it holds slugs).
+ */
 class RequestLog extends LogController {
-  constructor() {
+  constructor(private readonly metrics?: Pick<Metrics, 'requestCompleted'>) {
     super({ requestIdLogLabel: 'requestId' });
   }
   override incomingRequest(): void {}
@@ -68,6 +74,13 @@ class RequestLog extends LogController {
     const line = { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, durationMs: reply.elapsedTime };
     if (error) request.log.error({ ...line, err: error }, 'request');
     else request.log.info(line, 'request');
+    // Not-found answers and router refusals have no route template: `unmatched`.
+    this.metrics?.requestCompleted(
+      request.method,
+      request.is404 ? undefined : request.routeOptions.url,
+      reply.statusCode,
+      reply.elapsedTime,
+    );
   }
 }
 
@@ -91,9 +104,10 @@ export async function createApp({
   trustProxy,
   requestTimeoutMs = 30_000,
   headersTimeoutMs = 10_000,
+  metrics,
 }: AppDependencies) {
   const trustedProxy = trustFunction(trustProxy);
-  const requestLog = new RequestLog();
+  const requestLog = new RequestLog(metrics);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: requestLog,
