@@ -12,6 +12,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Migrated template databases, copied by test/helpers/databases.ts for each test file.
+    globalSetup: ['test/globalSetup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 120_000,
