@@ -1,13 +1,13 @@
 // Graph.migrationsConnection: keyset pages on (created_at, id). Walking every page visits every run
 // exactly once and in order (ties to the microsecond included), runs recorded during a walk never
 // make it skip or repeat one, cursors are checked, totalCount costs a statement only when selected,
-// and on PostgreSQL a page deep in a 100,000-run history reads as many rows as the first.
+// and (test/graphql/historyPlan.test.ts) on PostgreSQL a page deep in a 100,000-run history reads as
+// many rows as the first.
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor } from '../../src/data/cursor.js';
-import { DATABASE_KINDS, postgresAvailable } from '../helpers/databases.js';
-import { addMember, insertGraph, insertManyRuns, insertRuns, type GraphFixture } from '../helpers/fixtures.js';
+import { encodeCursor } from '../../src/data/cursor.js';
+import { DATABASE_KINDS } from '../helpers/databases.js';
+import { insertRuns, type GraphFixture } from '../helpers/fixtures.js';
 import {
   cursorOf,
   inHistoryOrder,
@@ -419,149 +419,5 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
       expect(statements.filter(isCount)).toHaveLength(0);
       expect(statements.length).toBeLessThanOrEqual(2);
     });
-  });
-});
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Index Cond'?: string;
-  Filter?: string;
-  'Actual Rows': number;
-  'Actual Loops': number;
-  'Rows Removed by Filter'?: number;
-  'Shared Hit Blocks'?: number;
-  'Shared Read Blocks'?: number;
-  Plans?: PlanNode[];
-}
-
-const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-
-describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 runs', () => {
-  let service: TestService;
-  let client: pg.Client;
-  let token: string;
-  let graph: GraphFixture;
-
-  beforeAll(async () => {
-    service = await startTestService('postgres');
-    token = await service.token(MEMBER);
-    graph = await insertGraph(service.prisma, { slug: 'long_history' });
-    await addMember(service.prisma, graph.id, MEMBER);
-    await insertManyRuns(service.prisma, graph.id, 100_000);
-    // Another graph's runs interleaved in time, so the scan must stay within its graph.
-    const neighbour = await insertGraph(service.prisma, { slug: 'neighbour' });
-    await insertManyRuns(service.prisma, neighbour.id, 20_000, '2026-06-01T00:00:00.5Z');
-    // The plans the service runs: its connections prepare statements and use generic plans.
-    client = new pg.Client({ connectionString: service.database.url, options: '-c plan_cache_mode=force_generic_plan' });
-    await client.connect();
-    await client.query('ANALYZE graphs, graph_members, graph_migration_runs');
-  }, 300_000);
-  afterAll(async () => {
-    await client?.end();
-    await service?.close();
-  });
-
-  /** The page and the one statement it cost (graph, membership and page together). */
-  async function pageStatement(after: string | null) {
-    service.statements.length = 0;
-    const result = await graphql(
-      service.url,
-      `
-        query ($after: String) {
-          graph(slug: "long_history") {
-            migrationsConnection(first: 100, after: $after) {
-              edges {
-                node {
-                  id
-                  createdAt
-                }
-              }
-              pageInfo {
-                hasNextPage
-                endCursor
-              }
-            }
-          }
-        }
-      `,
-      {
-        token,
-        variables: { after },
-      },
-    );
-    expect(result.errors).toBeUndefined();
-    expect(service.statements).toHaveLength(1);
-    expect(service.statements[0]).toMatch(/\bgraph_migration_runs\b/);
-    return { sql: service.statements[0]!, connection: result.data.graph.migrationsConnection };
-  }
-
-  async function explain(sql: string, after: { createdAt: string; id: string } | null) {
-    const params = [[null], [graph.slug], [101], [after?.createdAt ?? null], [after?.id ?? null], MEMBER];
-    const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, params);
-    const text = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
-    return {
-      plan: nodes((rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan),
-      text: text.rows.map((row) => row['QUERY PLAN']).join('\n'),
-    };
-  }
-
-  function historyScan(plan: PlanNode[]): PlanNode {
-    expect(
-      plan.filter((node) => /Sort/.test(node['Node Type'])),
-      'no Sort node',
-    ).toEqual([]);
-    // The graphs of this test fit one page, which PostgreSQL rightly reads whole; the history must not be.
-    expect(
-      plan.filter((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'graph_migration_runs'),
-      'no Seq Scan of the history',
-    ).toEqual([]);
-    const scans = plan.filter((node) => node['Index Name'] === 'ix_graph_migration_runs_history');
-    expect(scans).toHaveLength(1);
-    const scan = scans[0]!;
-    // The position is where the scan starts (an Index Cond), not a Filter over the rows before it.
-    expect(scan['Index Cond']).toMatch(/ROW\(created_at, id\) < ROW\(/);
-    expect(scan.Filter).toBeUndefined();
-    expect(scan['Rows Removed by Filter'] ?? 0).toBe(0);
-    expect(scan['Actual Loops']).toBe(1);
-    return scan;
-  }
-
-  it('reads 101 rows for page 1, page 100 and page 999 alike: keyset, not offset', { timeout: 300_000 }, async () => {
-    const first = await pageStatement(null);
-    let after: string = first.connection.pageInfo.endCursor;
-    let hundredth = first;
-    let hundredthAfter = after;
-    for (let n = 2; n <= 100; n++) {
-      hundredthAfter = after;
-      hundredth = await pageStatement(after);
-      after = hundredth.connection.pageInfo.endCursor;
-    }
-    expect(hundredth.connection.edges[0].node.createdAt).toBe(microsecondText(micros('2026-06-01T00:00:00Z') - 9_901 * 1_000_000));
-    expect(hundredth.sql).toBe(first.sql);
-
-    // Page 999 (runs 99,801 to 99,900) is not walked to: its position is read from the table.
-    const { rows } = await client.query<{ id: string; created_at: string }>(
-      `SELECT id::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at
-       FROM graph_migration_runs WHERE graph_id = $1 ORDER BY created_at DESC, id DESC OFFSET 99799 LIMIT 1`,
-      [graph.id],
-    );
-    const page100 = decodeCursor(hundredthAfter);
-    if (!page100.ok) throw new Error(page100.reason);
-    const positions = { 'page 1': null, 'page 100': page100.position, 'page 999': { createdAt: rows[0]!.created_at, id: rows[0]!.id } };
-
-    const scans: Record<string, PlanNode> = {};
-    for (const [name, position] of Object.entries(positions)) {
-      const { plan, text } = await explain(first.sql, position);
-      console.info(`${name} (100,000 runs, first: 100):\n${text}`);
-      scans[name] = historyScan(plan);
-    }
-    console.info(`history statement:\n${first.sql}`);
-    for (const scan of Object.values(scans)) expect(scan['Actual Rows']).toBe(101);
-    // And the pages it touches (index descent plus the page's own rows) do not grow with the depth.
-    const blocks = (scan: PlanNode) => (scan['Shared Hit Blocks'] ?? 0) + (scan['Shared Read Blocks'] ?? 0);
-    expect(blocks(scans['page 100']!)).toBeLessThanOrEqual(blocks(scans['page 1']!) + 4);
-    expect(blocks(scans['page 999']!)).toBeLessThanOrEqual(blocks(scans['page 1']!) + 4);
   });
 });
