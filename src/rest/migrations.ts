@@ -10,6 +10,7 @@ import { RETRY_AFTER_SECONDS } from '../db/errors.js';
 import { readableGraph } from '../graphql/access.js';
 import type { Context } from '../graphql/context.js';
 import { decodeCursor, encodeCursor } from '../data/cursor.js';
+import { wireTimestamp } from '../data/timestamps.js';
 import { connectionPage, loadConnection } from '../graphql/history.js';
 
 export interface RestResponse {
@@ -140,11 +141,11 @@ function restItem(run: MigrationRunRecord) {
     to_version: run.toVersion,
     migration_id: run.migrationId,
     status: run.status,
-    started_at: run.startedAt,
-    finished_at: run.finishedAt,
+    started_at: wireTimestamp(run.startedAt),
+    finished_at: wireTimestamp(run.finishedAt),
     error: run.error,
     workflow_run_id: run.workflowRunId,
-    created_at: run.createdAt,
+    created_at: wireTimestamp(run.createdAt),
   };
 }
 

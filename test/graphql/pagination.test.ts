@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../src/data/cursor.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
-import { insertRuns, type GraphFixture } from '../helpers/fixtures.js';
+import { addMember, insertGraph, insertRuns, type GraphFixture } from '../helpers/fixtures.js';
 import {
   cursorOf,
   inHistoryOrder,
@@ -15,6 +15,7 @@ import {
   microsecondText,
   micros,
   newestFirst,
+  onTheWire,
   plannedHistory,
   type PlannedRun,
 } from '../helpers/history.js';
@@ -102,13 +103,13 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
     it.each([7, 100, 500])('with first: %i visits every run exactly once, newest first', { timeout: 300_000 }, async (first) => {
       const visited = await walk(walked.slug, first);
       expect(visited.length).toBe(walkedOrder.length);
-      expect(visited).toEqual(walkedOrder);
+      expect(visited).toEqual(walkedOrder.map(onTheWire));
     });
 
     it('with first: 1 visits every run of a 120-run history exactly once, newest first', { timeout: 300_000 }, async () => {
       const visited = await walk(short.slug, 1);
       expect(visited.length).toBe(shortOrder.length);
-      expect(visited).toEqual(shortOrder);
+      expect(visited).toEqual(shortOrder.map(onTheWire));
     });
 
     it('needs no empty page after a last page that is exactly full', async () => {
@@ -120,7 +121,7 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
     it('continues right after any edge of a page, not only after its end', async () => {
       const first = await page(walked.slug, 10);
       const next = await page(walked.slug, 10, first.edges[3]!.cursor);
-      expect(next.edges.map((edge) => edge.node)).toEqual(walkedOrder.slice(4, 14));
+      expect(next.edges.map((edge) => edge.node)).toEqual(walkedOrder.slice(4, 14).map(onTheWire));
     });
 
     it('agrees with migrations(limit) on the same runs', async () => {
@@ -150,12 +151,12 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
       expect(result.data.graph.migrationsConnection.edges.map((edge: { node: PlannedRun }) => edge.node)).toEqual(
         result.data.graph.migrations,
       );
-      expect(result.data.graph.migrations).toEqual(walkedOrder.slice(0, 37));
+      expect(result.data.graph.migrations).toEqual(walkedOrder.slice(0, 37).map(onTheWire));
     });
 
     it('defaults to 100 runs a page', async () => {
       const current = await page(walked.slug, undefined);
-      expect(current.edges.map((edge) => edge.node)).toEqual(walkedOrder.slice(0, 100));
+      expect(current.edges.map((edge) => edge.node)).toEqual(walkedOrder.slice(0, 100).map(onTheWire));
       expect(current.pageInfo.hasNextPage).toBe(true);
     });
   });
@@ -183,7 +184,7 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
       const ids = visited.map((run) => run.id);
       expect(new Set(ids).size, 'no run visited twice').toBe(ids.length);
       // Every run that existed at the start, once each, in order; new runs only where the walk had not yet been.
-      expect(visited.filter((run) => initial.some((original) => original.id === run.id))).toEqual(inHistoryOrder(initial));
+      expect(visited.filter((run) => initial.some((original) => original.id === run.id))).toEqual(inHistoryOrder(initial).map(onTheWire));
       for (let i = 1; i < visited.length; i++) expect(newestFirst(visited[i - 1]!, visited[i]!)).toBe(-1);
       expect(added.length).toBeGreaterThan(100);
       expect(visited.length).toBeGreaterThan(initial.length);
@@ -245,7 +246,7 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
         cursorOf({ v: 1, t: position.createdAt, i: position.id.toUpperCase() }),
         cursorOf({ i: position.id, t: position.createdAt, v: 1 }),
       ]) {
-        expect((await page(walked.slug, 3, after)).edges.map((edge) => edge.node)).toEqual(walkedOrder.slice(10, 13));
+        expect((await page(walked.slug, 3, after)).edges.map((edge) => edge.node)).toEqual(walkedOrder.slice(10, 13).map(onTheWire));
       }
     });
 
@@ -253,7 +254,10 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
       const other = await graphWithRuns('other_graph', plannedHistory(40, '2026-05-31T23:59:59.998Z', 3));
       const foreign = (await page(other.slug, 13)).pageInfo.endCursor!;
       const { t, i } = cursorPayload(foreign);
-      const expected = walkedOrder.filter((run) => newestFirst(run, { createdAt: t, id: i }) > 0).slice(0, 20);
+      const expected = walkedOrder
+        .filter((run) => newestFirst(run, { createdAt: t, id: i }) > 0)
+        .slice(0, 20)
+        .map(onTheWire);
       expect(expected.length).toBe(20);
       expect((await page(walked.slug, 20, foreign)).edges.map((edge) => edge.node)).toEqual(expected);
     });
@@ -261,6 +265,29 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
     it('after the oldest run give an empty last page', async () => {
       const current = await page(walked.slug, 10, encodeCursor(walkedOrder.at(-1)!));
       expect(current).toEqual({ edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } });
+    });
+
+    it('of a run at a whole second carry its exact stored text and continue right after it', async () => {
+      const graph = await insertGraph(service.prisma, { slug: 'whole_second' });
+      await addMember(service.prisma, graph.id, MEMBER);
+      const [a, b, c, d] = ['1', '2', '3', '4'].map((n) => `00000000-0000-4000-8000-00000000000${n}`) as [string, string, string, string];
+      // Two runs at the same whole second, between two runs a microsecond away from it.
+      await insertRuns(service.prisma, graph.id, [
+        { id: a, createdAt: '2026-04-17T21:25:43.000001Z' },
+        { id: b, createdAt: '2026-04-17T21:25:43Z' },
+        { id: c, createdAt: '2026-04-17T21:25:43Z' },
+        { id: d, createdAt: '2026-04-17T21:25:42.999999Z' },
+      ]);
+      const first = await page(graph.slug, 2);
+      expect(first.edges.map((edge) => edge.node)).toEqual([
+        { id: a, createdAt: '2026-04-17T21:25:43.000001Z' },
+        { id: c, createdAt: '2026-04-17T21:25:43Z' },
+      ]);
+      expect(cursorPayload(first.pageInfo.endCursor!)).toEqual({ v: 1, t: '2026-04-17T21:25:43.000000Z', i: c });
+      expect((await page(graph.slug, 2, first.pageInfo.endCursor)).edges.map((edge) => edge.node)).toEqual([
+        { id: b, createdAt: '2026-04-17T21:25:43Z' },
+        { id: d, createdAt: '2026-04-17T21:25:42.999999Z' },
+      ]);
     });
 
     it('of a run since deleted still continue from its position', async () => {

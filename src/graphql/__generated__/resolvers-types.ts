@@ -18,7 +18,10 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /** An RFC 3339 timestamp in UTC with the database's microseconds, e.g. `2026-04-17T21:25:43.123456Z`. */
+  /**
+   * An RFC 3339 timestamp in UTC with the database's microseconds, never rounded: `2026-04-17T21:25:43.123456Z`,
+   * `2026-04-17T21:25:43.120000Z`. A whole second has no fraction: `2026-04-17T21:25:43Z` (as pydantic 2 writes it).
+   */
   DateTime: { input: string; output: string; }
   /** A UUID in its canonical textual form. */
   UUID: { input: string; output: string; }
