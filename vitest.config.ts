@@ -12,6 +12,9 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Migrated template databases, copied by test/helpers/databases.ts for each test file.
+    globalSetup: ['test/globalSetup.ts'],
+    reporters: ['default', './test/reporters/slowestFiles.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 120_000,

@@ -1,12 +1,15 @@
 // The real entry point as an operator runs it: `node --import tsx src/main.ts` with no configuration
-// but a data directory and a port. It must come up with demo data, stop cleanly on SIGTERM, start
-// again on the same data without re-applying anything, and refuse bad configuration readably.
-import { spawn, type ChildProcess } from 'node:child_process';
+// but a data directory and a port (the embedded default, PGlite, as a new user meets it). It must come
+// up with demo data and print a curl line that works pasted into a shell as printed, stop cleanly on
+// SIGTERM, start again on the same data without re-applying anything, and refuse bad configuration
+// readably. Only a real process shows these: its output, its exit code, its signal handling.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/net.js';
 
@@ -14,6 +17,8 @@ const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
 // Bounds for a busy shared machine; the test never judges how fast anything is.
 const START_DEADLINE_MS = 90_000;
 const EXIT_DEADLINE_MS = 30_000;
+const DEMO_GRAPH_ID = '3b9d6a52-1f0e-4c7b-a8d4-2e6f9c1b7a30';
+const DEMO_RUN_IDS_NEWEST_FIRST = [7, 6, 5, 4, 3].map((n) => `0a6b9e0c-0000-4000-8000-00000000000${n}`);
 
 interface Exit {
   code: number | null;
@@ -78,10 +83,11 @@ async function waitForHealth(main: Process, baseUrl: string): Promise<void> {
   });
 }
 
-async function waitForCurlLine(main: Process): Promise<{ token: string; url: string }> {
+/** The curl line, alone on its line of stdout (indented), so that it can be copied whole. */
+async function waitForCurlLine(main: Process): Promise<{ line: string; token: string; url: string }> {
   return waitFor(main, 'curl line on stdout', async () => {
-    const match = /curl -H 'Authorization: Bearer ([^']+)' '([^']+)'/.exec(main.stdout());
-    return match ? { token: match[1]!, url: match[2]! } : undefined;
+    const match = /^\s*(curl -H 'Authorization: Bearer ([^']+)' '([^']+)')\s*$/m.exec(main.stdout());
+    return match ? { line: match[1]!, token: match[2]!, url: match[3]! } : undefined;
   });
 }
 
@@ -130,10 +136,11 @@ describe('src/main.ts as a process', { timeout: 300_000 }, () => {
     const history = await demoHistory(baseUrl, curl.token);
     expect(history.status, JSON.stringify(history.body)).toBe(200);
     expect(history.body).toHaveLength(7);
-    // The curl line works as printed.
-    const limited = await fetch(curl.url, { headers: { authorization: `Bearer ${curl.token}` } });
-    expect(limited.status).toBe(200);
-    expect(await limited.json()).toHaveLength(5);
+    // The curl line works pasted into a shell as printed: the demo graph's five newest runs.
+    const { stdout } = await promisify(execFile)('sh', ['-c', curl.line], { timeout: 60_000 });
+    const runs = JSON.parse(stdout) as { id: string; graph_id: string }[];
+    expect(runs.map((run) => run.id)).toEqual(DEMO_RUN_IDS_NEWEST_FIRST);
+    expect(new Set(runs.map((run) => run.graph_id))).toEqual(new Set([DEMO_GRAPH_ID]));
 
     const firstMessages = logMessages(first);
     expect(firstMessages).toContain('first start: demo data loaded');

@@ -12,6 +12,7 @@ import type { Context } from '../graphql/context.js';
 import { checkHistoryFilter, HISTORY_FILTER_LIMITS, NO_FILTER, parseTimestamp, type HistoryFilter } from '../data/historyFilter.js';
 import { connectionPage, loadAllGraphsConnection, loadConnection } from '../graphql/history.js';
 import { detail, type JsonAnswer } from '../http/reply.js';
+import { wireTimestamp } from '../data/timestamps.js';
 
 /** Where the request was addressed, to build the next page's URL from. */
 export interface RequestLocation {
@@ -216,11 +217,11 @@ function restItem(run: MigrationRunRecord) {
     to_version: run.toVersion,
     migration_id: run.migrationId,
     status: run.status,
-    started_at: run.startedAt,
-    finished_at: run.finishedAt,
+    started_at: wireTimestamp(run.startedAt),
+    finished_at: wireTimestamp(run.finishedAt),
     error: run.error,
     workflow_run_id: run.workflowRunId,
-    created_at: run.createdAt,
+    created_at: wireTimestamp(run.createdAt),
   };
 }
 

@@ -74,8 +74,11 @@ export const MIGRATIONS_PATH = '/api/v1/graphs/{slug}/migrations';
 
 const schemaRef = (name: string): SchemaObject => ({ $ref: `#/components/schemas/${name}` });
 
-/** RFC 3339 UTC with exactly six fractional digits: the database's microseconds, never rounded. */
-const TIMESTAMP_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{6}Z$';
+/**
+ * RFC 3339 UTC with six fractional digits (the database's microseconds, never rounded), or none on a
+ * whole second, as pydantic 2 writes it: `2026-04-17T21:25:43.120000Z`, `2026-04-17T21:25:43Z`.
+ */
+const TIMESTAMP_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d{6})?Z$';
 const timestamp = (description: string): SchemaObject => ({ type: 'string', format: 'date-time', pattern: TIMESTAMP_PATTERN, description });
 const nullableTimestamp = (description: string): SchemaObject => ({ ...timestamp(description), type: ['string', 'null'] });
 

@@ -4,7 +4,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database, type PrismaClient } from '../../src/db/client.js';
-import { migrate } from '../../src/db/migrate.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../helpers/databases.js';
 import { addMember, insertGraph, insertRun } from '../helpers/fixtures.js';
 
@@ -38,7 +37,6 @@ describe.each(DATABASE_KINDS)('constraints on %s', { timeout: 60_000 }, (kind) =
     testDatabase = await createTestDatabase(kind);
     database = await createDatabase(testDatabase.config);
     prisma = database.prisma;
-    await migrate(database);
   });
   afterAll(async () => {
     await database?.close();

@@ -2,8 +2,6 @@
 // 100,000 runs across 100 graphs, statistics gathered, then the planner's own word for it.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase } from '../../src/db/client.js';
-import { migrate } from '../../src/db/migrate.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../helpers/databases.js';
 
 const HISTORY_QUERY = 'SELECT * FROM graph_migration_runs WHERE graph_id = $1 ORDER BY created_at DESC, id DESC LIMIT 100';
@@ -47,12 +45,6 @@ describe.runIf(postgresAvailable)('history query plan on postgres', { timeout: 6
 
   beforeAll(async () => {
     testDatabase = await createTestDatabase('postgres');
-    const database = await createDatabase(testDatabase.config);
-    try {
-      await migrate(database);
-    } finally {
-      await database.close();
-    }
     client = new pg.Client({ connectionString: testDatabase.url });
     await client.connect();
     await client.query(`

@@ -67,8 +67,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** A database that was never migrated: these tests are about migrating it. */
 async function freshDatabase(kind: DatabaseKind): Promise<{ testDatabase: TestDatabase; database: Database }> {
-  const testDatabase = await createTestDatabase(kind);
+  const testDatabase = await createTestDatabase(kind, { empty: true });
   cleanups.push(() => testDatabase.drop());
   const database = await createDatabase(testDatabase.config);
   cleanups.push(() => database.close());
@@ -171,7 +172,7 @@ describe.each(DATABASE_KINDS)('migrate on %s', { timeout: 120_000 }, (kind) => {
 
 describe.runIf(postgresAvailable)('migrate on postgres, two replicas starting at once', { timeout: 120_000 }, () => {
   it('applies and records each migration exactly once while both succeed', async () => {
-    const testDatabase = await createTestDatabase('postgres');
+    const testDatabase = await createTestDatabase('postgres', { empty: true });
     cleanups.push(() => testDatabase.drop());
     const directory = await temporaryDirectory(await copyOfMigrations());
     // Extra migrations widen the window in which the two could interleave, and count their applications:

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, insertManyRuns, insertRun } from '../helpers/fixtures.js';
+import { newestFirst } from '../helpers/history.js';
 import { graphql, startTestService, type TestService } from '../helpers/service.js';
 
 const MEMBER = randomUUID();
@@ -65,7 +66,8 @@ describe.each(DATABASE_KINDS)('Graph.migrations on %s', (kind) => {
       { id: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', createdAt: '2026-04-17T21:25:43.123456Z' },
       { id: '22222222-2222-4222-8222-222222222222', createdAt: '2026-04-17T21:25:43.123456Z' },
       { id: '99999999-9999-4999-8999-999999999999', createdAt: '2026-04-17T21:25:43.123455Z' },
-      { id: '33333333-3333-4333-8333-333333333333', createdAt: '2026-04-17T21:25:43.000000Z' },
+      // A whole second: sent without a fraction, as pydantic 2 wrote it.
+      { id: '33333333-3333-4333-8333-333333333333', createdAt: '2026-04-17T21:25:43Z' },
     ];
     let graph: { id: string; slug: string };
 
@@ -74,7 +76,7 @@ describe.each(DATABASE_KINDS)('Graph.migrations on %s', (kind) => {
       for (const run of runs) await insertRun(service.prisma, graph.id, run);
     });
 
-    it('is newest first, to the microsecond, with the id descending among equal created_at, printed in UTC with microseconds', async () => {
+    it('is newest first, to the microsecond, with the id descending among equal created_at, printed in UTC with microseconds (none on a whole second)', async () => {
       const page = await history(graph.slug, 100);
       expect(page).toEqual(expected.map((run) => ({ ...run, graphId: graph.id })));
     });
@@ -123,8 +125,8 @@ describe.each(DATABASE_KINDS)('Graph.migrations on %s', (kind) => {
       const page = await history(hundredFifty.slug);
       expect(page).toHaveLength(100);
       // insertManyRuns puts run n at `newest - n seconds`: the default page is runs 1..100.
-      expect(page[0]!.createdAt).toBe('2026-05-31T23:59:59.000000Z');
-      expect(page[99]!.createdAt).toBe('2026-05-31T23:58:20.000000Z');
+      expect(page[0]!.createdAt).toBe('2026-05-31T23:59:59Z');
+      expect(page[99]!.createdAt).toBe('2026-05-31T23:58:20Z');
       expect(isNewestFirst(page)).toBe(true);
     });
 
@@ -175,7 +177,7 @@ describe.each(DATABASE_KINDS)('Graph.migrations on %s', (kind) => {
         bad: null,
         good: {
           slug: hundredFifty.slug,
-          migrations: [{ createdAt: '2026-05-31T23:59:59.000000Z' }, { createdAt: '2026-05-31T23:59:58.000000Z' }],
+          migrations: [{ createdAt: '2026-05-31T23:59:59Z' }, { createdAt: '2026-05-31T23:59:58Z' }],
         },
         tooMany: null,
       });
@@ -192,6 +194,43 @@ describe.each(DATABASE_KINDS)('Graph.migrations on %s', (kind) => {
       const result = await graphql(service.url, `{ graph(slug: "${hundredFifty.slug}") { migrations(limit: 2.5) { id } } }`, { token });
       expect(result.data).toBeUndefined();
       expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    });
+  });
+
+  describe('timestamps', () => {
+    it('are sent with all six fractional digits, and without a fraction on a whole second, as pydantic 2 wrote them', async () => {
+      const graph = await graphWithMember('whole_seconds');
+      await insertRun(service.prisma, graph.id, {
+        createdAt: '2026-04-17T21:25:43Z',
+        startedAt: '2026-04-17T21:25:43.12Z',
+        finishedAt: '2026-04-17T21:25:44.000000Z',
+      });
+      const result = await graphql(
+        service.url,
+        `
+          {
+            graph(slug: "whole_seconds") {
+              migrations {
+                createdAt
+                startedAt
+                finishedAt
+              }
+            }
+          }
+        `,
+        {
+          token,
+        },
+      );
+      expect(result).toEqual({
+        data: {
+          graph: {
+            migrations: [
+              { createdAt: '2026-04-17T21:25:43Z', startedAt: '2026-04-17T21:25:43.120000Z', finishedAt: '2026-04-17T21:25:44Z' },
+            ],
+          },
+        },
+      });
     });
   });
 
@@ -228,6 +267,6 @@ describe.each(DATABASE_KINDS)('Graph.migrations on %s', (kind) => {
 function isNewestFirst(runs: Run[]): boolean {
   return runs.every((run, index) => {
     const previous = runs[index - 1];
-    return !previous || previous.createdAt > run.createdAt || (previous.createdAt === run.createdAt && previous.id > run.id);
+    return !previous || newestFirst(previous, run) < 0;
   });
 }

@@ -10,11 +10,23 @@ export interface PlannedRun {
   createdAt: string;
 }
 
-/** Microseconds since the epoch → the database's text, `2026-06-01T00:00:00.000001Z`. */
+/** Microseconds since the epoch → the database's text, `2026-06-01T00:00:00.000001Z` (cursors carry it). */
 export function microsecondText(micros: number): string {
   const millis = Math.floor(micros / 1000);
   return `${new Date(millis).toISOString().slice(0, 23)}${String(micros - millis * 1000).padStart(3, '0')}Z`;
 }
+
+/**
+ * The database's text as both doors send it (docs/contract.md#timestamps, pydantic 2's format): a
+ * whole second without its fraction, `2026-06-01T00:00:00Z`; any other instant unchanged.
+ */
+export const wireText = (databaseText: string) => databaseText.replace(/\.000000Z$/, 'Z');
+
+/** Back to the database's text, six digits always: what a cursor carries, and what compares as PostgreSQL orders. */
+export const databaseText = (text: string) => text.replace(/:(\d\d)Z$/, ':$1.000000Z');
+
+/** A planned run as the doors show it. */
+export const onTheWire = (run: PlannedRun): PlannedRun => ({ id: run.id, createdAt: wireText(run.createdAt) });
 
 export const micros = (iso: string) => Date.parse(iso) * 1000;
 
@@ -35,9 +47,10 @@ export function plannedHistory(count: number, newest = '2026-06-01T00:00:00Z', s
   return runs;
 }
 
-/** created_at descending, then id descending: the history's order. */
+/** created_at descending, then id descending: the history's order (timestamps as stored or as sent). */
 export function newestFirst(a: PlannedRun, b: PlannedRun): number {
-  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  const [at, bt] = [databaseText(a.createdAt), databaseText(b.createdAt)];
+  if (at !== bt) return at < bt ? 1 : -1;
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 

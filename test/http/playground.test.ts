@@ -1,14 +1,13 @@
 // The self-hosted playground in a real browser (Debian's Chromium through playwright-core), on the
 // embedded default: it must load with no request leaving this machine and run the demo query.
 import { existsSync, mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/service.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve('test/artifacts');
@@ -18,21 +17,29 @@ if (!hasChromium) {
   console.warn(`SKIPPING the browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 }
 
-async function startEmbedded(env: Record<string, string> = {}): Promise<{ service: Service; dataDir: string }> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'gms-playground-'));
-  const config = loadConfig({ NODE_ENV: 'development', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...env });
-  return { service: await startService(config, createLogger('silent')), dataDir };
+/** The embedded default (PGlite, demo data loaded on the first start) on a migrated copy of the run's template. */
+async function startEmbedded(env: Record<string, string> = {}): Promise<{ service: Service; database: TestDatabase }> {
+  const database = await createTestDatabase('pglite');
+  const config = loadConfig({
+    NODE_ENV: 'development',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: database.dataDir,
+    ...env,
+  });
+  return { service: await startService(config, createLogger('silent')), database };
 }
 
 describe('GraphQL playground', () => {
   let service: Service;
-  let dataDir: string;
+  let database: TestDatabase;
   beforeAll(async () => {
-    ({ service, dataDir } = await startEmbedded());
+    ({ service, database } = await startEmbedded());
   });
   afterAll(async () => {
     await service?.close();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await database?.drop();
   });
 
   it('serves its page and bundle itself, with a strict CSP and the demo token', async () => {
@@ -100,7 +107,7 @@ describe('GraphQL playground', () => {
 
 describe('GraphQL playground in production', () => {
   it('is off by default', async () => {
-    const { service, dataDir } = await startEmbedded({
+    const { service, database } = await startEmbedded({
       NODE_ENV: 'production',
       AUTH_JWT_SECRET: 'production-secret-of-at-least-32-characters',
     });
@@ -110,7 +117,7 @@ describe('GraphQL playground in production', () => {
       expect((await fetch(`${service.url}/playground/playground.js`)).status).toBe(404);
     } finally {
       await service.close();
-      await rm(dataDir, { recursive: true, force: true });
+      await database.drop();
     }
   });
 });

@@ -314,7 +314,7 @@ describe.each(DATABASE_KINDS)('REST migrations on %s', (kind) => {
           finished_at: null,
           error: null,
           workflow_run_id: null,
-          created_at: '2026-02-03T04:05:06.000000Z',
+          created_at: '2026-02-03T04:05:06Z',
         },
       ]);
       for (const item of answer.body) expect(Object.keys(item)).toEqual(CONTRACT_KEYS);
@@ -336,6 +336,60 @@ describe.each(DATABASE_KINDS)('REST migrations on %s', (kind) => {
         TIED_AT,
         TIED_AT,
         '2026-04-01T10:00:00.123455Z',
+      ]);
+    });
+
+    it('writes a whole second without a fraction and a fraction with all six digits, as pydantic 2 did', async () => {
+      const graph = await insertGraph(service.prisma, { slug: 'whole_seconds' });
+      await addMember(service.prisma, graph.id, MEMBER);
+      await insertRun(service.prisma, graph.id, {
+        createdAt: '2026-04-17T21:25:43Z',
+        startedAt: '2026-04-17T21:25:43.12Z',
+        finishedAt: '2026-04-17T21:25:44.000000Z',
+      });
+      const answer = await get(url, MIGRATIONS('whole_seconds'), { token: memberToken });
+      expect(answer.status).toBe(200);
+      expect(answer.text).toContain('"started_at":"2026-04-17T21:25:43.120000Z","finished_at":"2026-04-17T21:25:44Z"');
+      expect(answer.text).toContain('"created_at":"2026-04-17T21:25:43Z"}');
+      // Runs one second apart: every created_at is a whole second, none is sent with `.000000`.
+      const bulk = await get(url, MIGRATIONS('bulk_150', '?limit=500'), { token: memberToken });
+      expect(bulk.body.map((run: { created_at: string }) => run.created_at).slice(0, 2)).toEqual([
+        '2026-05-31T23:59:59Z',
+        '2026-05-31T23:59:58Z',
+      ]);
+      expect(bulk.text).not.toContain('.000000Z');
+    });
+
+    it('gives a whole-second run a cursor with the exact stored instant, which continues right after it', async () => {
+      const graph = await insertGraph(service.prisma, { slug: 'whole_second_ties' });
+      await addMember(service.prisma, graph.id, MEMBER);
+      // Two runs at the same whole second, between two runs a microsecond away from it.
+      for (const [id, createdAt] of [
+        [uuid('a1'), '2026-04-17T21:25:43.000001Z'],
+        [uuid('a2'), '2026-04-17T21:25:43Z'],
+        [uuid('a3'), '2026-04-17T21:25:43Z'],
+        [uuid('a4'), '2026-04-17T21:25:42.999999Z'],
+      ] as const) {
+        await insertRun(service.prisma, graph.id, { id, createdAt });
+      }
+      const first = await get(url, MIGRATIONS('whole_second_ties', '?limit=2'), { token: memberToken });
+      expect(first.body.map((run: { id: string; created_at: string }) => [run.id, run.created_at])).toEqual([
+        [uuid('a1'), '2026-04-17T21:25:43.000001Z'],
+        [uuid('a3'), '2026-04-17T21:25:43Z'],
+      ]);
+      const next = /^<([^<>]+)>; rel="next"$/.exec(first.headers.get('link') ?? '')?.[1];
+      expect(next).toBeDefined();
+      const cursor = new URLSearchParams(next!.split('?')[1]).get('cursor')!;
+      expect(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))).toEqual({
+        v: 1,
+        t: '2026-04-17T21:25:43.000000Z',
+        i: uuid('a3'),
+      });
+      const second = await get(url, next!, { token: memberToken });
+      expect(second.status).toBe(200);
+      expect(second.body.map((run: { id: string; created_at: string }) => [run.id, run.created_at])).toEqual([
+        [uuid('a2'), '2026-04-17T21:25:43Z'],
+        [uuid('a4'), '2026-04-17T21:25:42.999999Z'],
       ]);
     });
 

@@ -70,7 +70,7 @@ describe('the OpenAPI document', () => {
       migration_id: 'm',
       status: 'some_future_state',
       started_at: null,
-      finished_at: '2026-01-01T00:00:00.000000Z',
+      finished_at: '2026-01-01T00:00:00Z',
       error: null,
       workflow_run_id: null,
       created_at: '2026-01-01T00:00:00.123456Z',

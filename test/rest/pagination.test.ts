@@ -12,6 +12,7 @@ import {
   insertGraphWithRuns,
   microsecondText,
   micros,
+  onTheWire,
   plannedHistory,
   type PlannedRun,
 } from '../helpers/history.js';
@@ -39,6 +40,8 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
   let outsiderToken: string;
   let walked: GraphFixture;
   let walkedOrder: PlannedRun[];
+  let short: GraphFixture;
+  let shortOrder: PlannedRun[];
 
   const graphWithRuns = (slug: string, runs: PlannedRun[]) => insertGraphWithRuns(service.prisma, slug, MEMBER, runs);
 
@@ -72,15 +75,26 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
     const runs = plannedHistory(2_500, '2026-06-01T00:00:00Z', 42);
     walked = await graphWithRuns('walked', runs);
     walkedOrder = inHistoryOrder(runs);
+    // One run a page is a request per run: 120 runs hold the same ties and 1 µs steps as 2,500.
+    const shortRuns = plannedHistory(120, '2026-06-01T00:00:00Z', 43);
+    short = await graphWithRuns('walked_short', shortRuns);
+    shortOrder = inHistoryOrder(shortRuns);
     await insertGraph(service.prisma, { slug: 'not_mine' });
   });
   afterAll(() => service?.close());
 
-  describe('following the Link headers of a 2,500-run history', () => {
-    it.each([1, 7, 100, 500])('with limit=%i visits every run exactly once, newest first', { timeout: 300_000 }, async (limit) => {
+  describe('following the Link headers of a history to its end', () => {
+    it.each([7, 100, 500])('with limit=%i visits every run exactly once, newest first', { timeout: 300_000 }, async (limit) => {
       const visited = await walk(MIGRATIONS(walked.slug, `?limit=${limit}`), limit);
       expect(visited.length).toBe(walkedOrder.length);
-      expect(visited).toEqual(walkedOrder);
+      expect(visited).toEqual(walkedOrder.map(onTheWire));
+    });
+
+    it('with limit=1 visits every run of a 120-run history exactly once, newest first', { timeout: 300_000 }, async () => {
+      expect(new Set(shortOrder.map((run) => run.createdAt)).size, 'runs share instants').toBeLessThan(shortOrder.length / 2);
+      const visited = await walk(MIGRATIONS(short.slug, '?limit=1'), 1);
+      expect(visited.length).toBe(shortOrder.length);
+      expect(visited).toEqual(shortOrder.map(onTheWire));
     });
 
     it('never skips or repeats a run that existed at the start while runs are recorded during the walk', { timeout: 120_000 }, async () => {
@@ -99,7 +113,7 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
       });
       const ids = visited.map((run) => run.id);
       expect(new Set(ids).size).toBe(ids.length);
-      expect(visited.filter((run) => initial.some((original) => original.id === run.id))).toEqual(inHistoryOrder(initial));
+      expect(visited.filter((run) => initial.some((original) => original.id === run.id))).toEqual(inHistoryOrder(initial).map(onTheWire));
     });
   });
 

@@ -19,7 +19,8 @@ export const CONTRACT_KEYS = [
   'created_at',
 ] as const;
 
-export const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+/** A timestamp as the Python service sent it (pydantic 2): UTC, six fractional digits or none. */
+export const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?Z$/;
 
 export interface HttpAnswer {
   status: number;

@@ -19,7 +19,8 @@ export type Scalars = {
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
   /**
-   * An RFC 3339 timestamp in UTC with the database's microseconds, e.g. `2026-04-17T21:25:43.123456Z`.
+   * An RFC 3339 timestamp in UTC with the database's microseconds, never rounded: `2026-04-17T21:25:43.123456Z`,
+   * `2026-04-17T21:25:43.120000Z`. A whole second has no fraction: `2026-04-17T21:25:43Z` (as pydantic 2 writes it).
    * As an argument, any RFC 3339 date-time with at most six fractional digits and any offset
    * (`2026-04-17T23:25:43.5+02:00`); it is compared exactly, to the microsecond.
    */

@@ -1,28 +1,27 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import { DateTimeResolver, UUIDResolver } from 'graphql-scalars';
 import { parseTimestamp } from '../../data/historyFilter.js';
+import { DATABASE_TIMESTAMP, wireTimestamp } from '../../data/timestamps.js';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { Graph } from './Graph.js';
 import { GraphMigrationRun } from './GraphMigrationRun.js';
 import { GraphMigrationRunConnection, GraphMigrationRunEdge } from './GraphMigrationRunConnection.js';
 import { Query } from './Query.js';
 
-// The exact text src/data renders for a timestamptz (UTC, microseconds).
-const DATABASE_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
-
 // graphql-scalars' DateTime validates RFC 3339 but serializes through a JS Date, which keeps only
-// milliseconds. Our timestamps arrive as the database's UTC text with microseconds: keep them as they
-// are (checked by one cheap pattern; anything else goes through the full validation). As input
-// (since/until), graphql-scalars would hand resolvers a Date, losing the microseconds a filter
-// compares: an argument becomes the database's text instead (parseTimestamp), so resolvers get a
-// string in the same format as every timestamp they read.
+// milliseconds. Our timestamps arrive as the database's UTC text with microseconds: they are sent as
+// REST sends them, the microseconds kept and a whole second without its fraction (checked by one
+// cheap pattern; anything else goes through the full validation). As input (since/until),
+// graphql-scalars would hand resolvers a Date, losing the microseconds a filter compares: an
+// argument becomes the database's text instead (parseTimestamp), so resolvers get a string in the
+// same format as every timestamp they read.
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
   // Descriptions come from schema.graphql, as `_service { sdl }` serves them; graphql-scalars' generic
   // text would replace them in introspection (buildSubgraphSchema copies every defined property).
   description: undefined,
   serialize(value) {
-    if (typeof value === 'string' && DATABASE_TIMESTAMP.test(value)) return value;
+    if (typeof value === 'string' && DATABASE_TIMESTAMP.test(value)) return wireTimestamp(value);
     const validated = DateTimeResolver.serialize(value);
     return typeof value === 'string' ? value : validated;
   },
