@@ -25,7 +25,7 @@ describe.skipIf(!postgresAvailable)(`${INSTANCES} instances of the service on on
   let data: CoreData;
 
   beforeAll(async () => {
-    database = await createTestDatabase('postgres');
+    database = await createTestDatabase('postgres', { empty: true });
     const config = testConfig({ DATA_DIR: database.dataDir, DATABASE_URL: database.url!, DATABASE_POOL_SIZE: String(POOL_SIZE) });
     // Started together on a database that has no table yet: each migrates at start.
     const starting = Array.from({ length: INSTANCES }, async () => {

@@ -190,7 +190,7 @@ describe.skipIf(!postgresAvailable || !pgbouncerAvailable())('behind PgBouncer, 
   });
 
   it('migrates through the pooler too: the transaction-scoped lock lets exactly one of two instances apply each migration', async () => {
-    const fresh = await createTestDatabase('postgres');
+    const fresh = await createTestDatabase('postgres', { empty: true });
     const instances = await Promise.all(
       [0, 1].map(() => createDatabase({ kind: 'postgres', url: bouncer.via(fresh.url!), poolSize: 1, pooler: 'transaction' })),
     );
@@ -210,7 +210,7 @@ describe.skipIf(!postgresAvailable || !pgbouncerAvailable())('behind PgBouncer, 
 
   it('keeps a second migrating instance waiting on the lock while the first holds it through the pooler', async () => {
     // The lock is the one migrate() takes; held here on a pooled session for 1 s.
-    const fresh = await createTestDatabase('postgres');
+    const fresh = await createTestDatabase('postgres', { empty: true });
     const holder = await createDatabase({ kind: 'postgres', url: bouncer.via(fresh.url!), poolSize: 1, pooler: 'transaction' });
     const waiter = await createDatabase({ kind: 'postgres', url: bouncer.via(fresh.url!), poolSize: 1, pooler: 'transaction' });
     try {
