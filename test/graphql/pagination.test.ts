@@ -16,6 +16,7 @@ import {
   micros,
   newestFirst,
   onTheWire,
+  pageEndsInsideTies,
   plannedHistory,
   type PlannedRun,
 } from '../helpers/history.js';
@@ -100,14 +101,17 @@ describe.each(DATABASE_KINDS)('Graph.migrationsConnection on %s', (kind) => {
       expect(sameMillisecond.length).toBeGreaterThan(atLeast);
     });
 
-    it.each([7, 100, 500])('with first: %i visits every run exactly once, newest first', { timeout: 300_000 }, async (first) => {
+    it.each([100, 500])('with first: %i visits every run of 2,500 exactly once, newest first', { timeout: 300_000 }, async (first) => {
       const visited = await walk(walked.slug, first);
       expect(visited.length).toBe(walkedOrder.length);
       expect(visited).toEqual(walkedOrder.map(onTheWire));
     });
 
-    it('with first: 1 visits every run of a 120-run history exactly once, newest first', { timeout: 300_000 }, async () => {
-      const visited = await walk(short.slug, 1);
+    // Small pages cost a request each: a 120-run history of the same structure, whose pages of 1 and 7
+    // end inside groups of runs sharing an instant (where an off-by-one in the keyset shows).
+    it.each([1, 7])('with first: %i visits every run of 120 exactly once, newest first', { timeout: 300_000 }, async (first) => {
+      expect(pageEndsInsideTies(shortOrder, first)).toBeGreaterThanOrEqual(10);
+      const visited = await walk(short.slug, first);
       expect(visited.length).toBe(shortOrder.length);
       expect(visited).toEqual(shortOrder.map(onTheWire));
     });
