@@ -5,7 +5,10 @@
 // The templates are unique to this run (other runs may share the server) and removed at the end,
 // whether the tests passed or not. test/db/migrate.test.ts still migrates empty databases (a copy of
 // a PGlite that was created and never migrated, a PostgreSQL database made from template1).
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { cp, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -13,6 +16,11 @@ import type { TestProject } from 'vitest/node';
 import { createDatabase, type DatabaseConfig } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
 import { adminQuery, databaseUrl, POSTGRES_ADMIN_URL, redact, uniqueDatabaseName } from './helpers/postgresAdmin.js';
+
+const require = createRequire(import.meta.url);
+const PGLITE_TEMPLATES_PREFIX = 'gms-templates-';
+// Longer than any run of the suite, however busy the machine.
+const ABANDONED_AFTER_MS = 6 * 60 * 60 * 1000;
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -59,8 +67,7 @@ async function pgliteTemplates(root: string): Promise<{ migrated: string; empty:
   return { empty: path.join(empty, 'pglite'), migrated: path.join(migrated, 'pglite') };
 }
 
-async function postgresTemplate(): Promise<string> {
-  const name = uniqueDatabaseName('gms_template');
+async function postgresTemplate(name: string): Promise<string> {
   await adminQuery(`CREATE DATABASE "${name}"`);
   try {
     await prepared({ kind: 'postgres', url: databaseUrl(name), poolSize: 1 }, { migrate: true });
@@ -73,8 +80,52 @@ async function postgresTemplate(): Promise<string> {
   }
 }
 
+const dropStatement = (name: string) => `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`;
+
 async function dropPostgres(name: string): Promise<void> {
-  await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await adminQuery(dropStatement(name));
+}
+
+/**
+ * vitest exits on Ctrl-C or SIGTERM without running the teardown this file returns: remove the
+ * templates as the process exits instead. An 'exit' handler cannot wait for a socket, so a child
+ * process drops the database. Returns the function that unregisters it (the teardown ran).
+ */
+function removeOnExit(pgliteRoot: string, postgresName: string | null): () => void {
+  const dropScript = `const pg = require(process.argv[1]); const client = new pg.Client({ connectionString: process.argv[2] });
+    client.connect().then(() => client.query(process.argv[3])).catch(() => {}).finally(() => client.end());`;
+  const onExit = () => {
+    rmSync(pgliteRoot, { recursive: true, force: true });
+    if (postgresName) {
+      spawnSync(process.execPath, ['-e', dropScript, require.resolve('pg'), POSTGRES_ADMIN_URL, dropStatement(postgresName)], {
+        timeout: 10_000,
+      });
+    }
+  };
+  process.once('exit', onExit);
+  return () => process.off('exit', onExit);
+}
+
+/** A run killed outright (SIGKILL, a crash) leaves its templates: remove those older than any run could be. */
+async function removeAbandonedTemplates(): Promise<void> {
+  const cutoff = Date.now() - ABANDONED_AFTER_MS;
+  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'gms\\_template\\_%'`);
+    for (const { datname } of rows) {
+      const createdAt = parseInt(datname.split('_')[2] ?? '', 36);
+      if (createdAt < cutoff) await client.query(dropStatement(datname));
+    }
+  } finally {
+    await client.end();
+  }
+  for (const entry of await readdir(tmpdir())) {
+    const directory = path.join(tmpdir(), entry);
+    if (entry.startsWith(PGLITE_TEMPLATES_PREFIX) && (await stat(directory)).mtimeMs < cutoff) {
+      await rm(directory, { recursive: true, force: true });
+    }
+  }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -86,14 +137,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
     console.warn(`SKIPPING PostgreSQL tests: no server answers at ${redact(POSTGRES_ADMIN_URL)} (set TEST_DATABASE_URL)`);
   }
 
-  const pgliteRoot = await mkdtemp(path.join(tmpdir(), 'gms-templates-'));
+  if (postgresAvailable) await removeAbandonedTemplates();
+  const pgliteRoot = await mkdtemp(path.join(tmpdir(), PGLITE_TEMPLATES_PREFIX));
+  const postgresName = postgresAvailable ? uniqueDatabaseName('gms_template') : null;
+  const unregister = removeOnExit(pgliteRoot, postgresName);
   const [pglite, postgres] = await Promise.allSettled([
     pgliteTemplates(pgliteRoot),
-    postgresAvailable ? postgresTemplate() : Promise.resolve(null),
+    postgresName ? postgresTemplate(postgresName) : Promise.resolve(null),
   ]);
   const teardown = async () => {
     await rm(pgliteRoot, { recursive: true, force: true });
     if (postgres.status === 'fulfilled' && postgres.value) await dropPostgres(postgres.value);
+    unregister();
   };
   if (pglite.status === 'rejected' || postgres.status === 'rejected') {
     await teardown();

@@ -54,6 +54,30 @@ export async function insertManyRuns(prisma: PrismaClient, graphId: string, coun
     FROM generate_series(1, ${count}) AS n`;
 }
 
+/** Graphs that `memberId` reads, named after their slugs as insertGraph names them, in two statements. */
+export async function insertGraphsWithMember(prisma: PrismaClient, slugs: readonly string[], memberId: string): Promise<GraphFixture[]> {
+  const graphs = slugs.map((slug) => ({ id: randomUUID(), slug }));
+  const ids = graphs.map((graph) => graph.id);
+  await prisma.$executeRaw`
+    INSERT INTO graphs (id, slug, name, is_default, status)
+    SELECT g.id, g.slug, 'Graph ' || g.slug, false, 'active' FROM unnest(${ids}::uuid[], ${[...slugs]}::text[]) AS g(id, slug)`;
+  await prisma.$executeRaw`
+    INSERT INTO graph_members (graph_id, user_id, role) SELECT g.id, ${memberId}::uuid, 'reader' FROM unnest(${ids}::uuid[]) AS g(id)`;
+  return graphs;
+}
+
+/** Runs of any graphs, as insertRun writes them (versions 1 to 2, success), in one statement. */
+export async function insertRunsOfGraphs(
+  prisma: PrismaClient,
+  runs: readonly { graphId: string; id: string; createdAt: string }[],
+): Promise<void> {
+  await prisma.$executeRaw`
+    INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at)
+    SELECT r.id, r.graph_id, 1, 2, 'm_' || r.id, 'success', r.created_at
+    FROM unnest(${runs.map((run) => run.id)}::uuid[], ${runs.map((run) => run.graphId)}::uuid[], ${runs.map((run) => run.createdAt)}::timestamptz[])
+      AS r(id, graph_id, created_at)`;
+}
+
 /** Runs with ids and microsecond timestamps chosen by the test, in one statement. */
 export async function insertRuns(prisma: PrismaClient, graphId: string, runs: readonly { id: string; createdAt: string }[]): Promise<void> {
   await prisma.$executeRaw`

@@ -47,6 +47,13 @@ export function plannedHistory(count: number, newest = '2026-06-01T00:00:00Z', s
   return runs;
 }
 
+/** How many pages of `size` runs end inside a group of runs sharing an instant: where an off-by-one in the keyset shows. */
+export function pageEndsInsideTies(order: readonly PlannedRun[], size: number): number {
+  let count = 0;
+  for (let next = size; next < order.length; next += size) if (order[next - 1]!.createdAt === order[next]!.createdAt) count += 1;
+  return count;
+}
+
 /** created_at descending, then id descending: the history's order (timestamps as stored or as sent). */
 export function newestFirst(a: PlannedRun, b: PlannedRun): number {
   const [at, bt] = [databaseText(a.createdAt), databaseText(b.createdAt)];

@@ -13,6 +13,7 @@ import {
   microsecondText,
   micros,
   onTheWire,
+  pageEndsInsideTies,
   plannedHistory,
   type PlannedRun,
 } from '../helpers/history.js';
@@ -84,15 +85,17 @@ describe.each(DATABASE_KINDS)('REST pagination on %s', (kind) => {
   afterAll(() => service?.close());
 
   describe('following the Link headers of a history to its end', () => {
-    it.each([7, 100, 500])('with limit=%i visits every run exactly once, newest first', { timeout: 300_000 }, async (limit) => {
+    it.each([100, 500])('with limit=%i visits every run of 2,500 exactly once, newest first', { timeout: 300_000 }, async (limit) => {
       const visited = await walk(MIGRATIONS(walked.slug, `?limit=${limit}`), limit);
       expect(visited.length).toBe(walkedOrder.length);
       expect(visited).toEqual(walkedOrder.map(onTheWire));
     });
 
-    it('with limit=1 visits every run of a 120-run history exactly once, newest first', { timeout: 300_000 }, async () => {
-      expect(new Set(shortOrder.map((run) => run.createdAt)).size, 'runs share instants').toBeLessThan(shortOrder.length / 2);
-      const visited = await walk(MIGRATIONS(short.slug, '?limit=1'), 1);
+    // Small pages cost a request each: a 120-run history of the same structure, whose pages of 1 and 7
+    // end inside groups of runs sharing an instant (where an off-by-one in the keyset shows).
+    it.each([1, 7])('with limit=%i visits every run of 120 exactly once, newest first', { timeout: 300_000 }, async (limit) => {
+      expect(pageEndsInsideTies(shortOrder, limit)).toBeGreaterThanOrEqual(10);
+      const visited = await walk(MIGRATIONS(short.slug, `?limit=${limit}`), limit);
       expect(visited.length).toBe(shortOrder.length);
       expect(visited).toEqual(shortOrder.map(onTheWire));
     });
