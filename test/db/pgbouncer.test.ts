@@ -4,7 +4,6 @@
 // (session settings at connect, named statements); then, with DATABASE_POOLER=transaction and
 // migrations on a direct DATABASE_MIGRATE_URL, the core REST and GraphQL cases, a short load with
 // zero errors, the migration lock through the pooler, and where statement_timeout comes from.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, serverSession } from '../../src/db/client.js';
 import { isDatabaseUnavailable } from '../../src/db/errors.js';
@@ -13,6 +12,7 @@ import { migrate, readMigrations } from '../../src/db/migrate.js';
 import { coreCases, insertCoreData, type CoreData } from '../helpers/coreCases.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, postgresAvailable, type TestDatabase } from '../helpers/databases.js';
 import { describeLoad, mixedLoad } from '../helpers/load.js';
+import { adminQuery } from '../helpers/postgresAdmin.js';
 import { pgbouncerAvailable, startPgBouncer, type PgBouncer } from '../helpers/pgbouncer.js';
 import { recordingLogger, startTestService, testToken, type TestService } from '../helpers/service.js';
 
@@ -24,16 +24,6 @@ const STATEMENT_TIMEOUT_MS = 2_000;
 const target = new URL(POSTGRES_ADMIN_URL);
 const server = { host: target.hostname, port: Number(target.port || 5432), user: decodeURIComponent(target.username || 'postgres') };
 const databaseName = (url: string) => new URL(url).pathname.slice(1);
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 const failure = (promise: Promise<unknown>) =>
   promise.then(

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrismaClient } from '../../src/db/client.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, type GraphFixture } from '../helpers/fixtures.js';
-import { databaseText, inHistoryOrder, microsecondText, micros, newestFirst, plannedHistory, type PlannedRun } from '../helpers/history.js';
+import { databaseText, selectedRuns, microsecondText, micros, newestFirst, plannedHistory, type PlannedRun } from '../helpers/history.js';
 import { graphql, startTestService, type TestService } from '../helpers/service.js';
 
 const SUPERUSER = randomUUID();
@@ -37,16 +37,7 @@ async function insertRunsOf(prisma: PrismaClient, runs: readonly Run[]): Promise
 }
 
 /** What the view shows for a filter: the specification (timestamps in the database's form). */
-function selected(runs: readonly Run[], { status, since, until }: Filter): Run[] {
-  return inHistoryOrder(
-    runs.filter(
-      (run) =>
-        (status == null || status.includes(run.status)) &&
-        (since == null || run.createdAt >= since) &&
-        (until == null || run.createdAt < until),
-    ),
-  ) as Run[];
-}
+const selected = (runs: readonly Run[], filter: Filter): Run[] => selectedRuns(runs, filter);
 
 const PAGE = `query($first: Int, $after: String, $status: [String!], $since: DateTime, $until: DateTime) {
   migrationRuns(first: $first, after: $after, status: $status, since: $since, until: $until) {

@@ -10,7 +10,16 @@ import { encodeCursor } from '../../src/data/cursor.js';
 import type { PrismaClient } from '../../src/db/client.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, type GraphFixture } from '../helpers/fixtures.js';
-import { databaseText, inHistoryOrder, microsecondText, micros, newestFirst, plannedHistory, type PlannedRun } from '../helpers/history.js';
+import {
+  databaseText,
+  inHistoryOrder,
+  selectedRuns,
+  microsecondText,
+  micros,
+  newestFirst,
+  plannedHistory,
+  type PlannedRun,
+} from '../helpers/history.js';
 import { graphql, startTestService, type TestService } from '../helpers/service.js';
 
 const MEMBER = randomUUID();
@@ -56,14 +65,7 @@ const CANONICAL = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
  */
 function selected(runs: readonly Run[], { status, since, until }: Filter): Run[] {
   for (const bound of [since, until]) if (bound != null && !CANONICAL.test(bound)) throw new Error(`write ${bound} as the database does`);
-  return inHistoryOrder(
-    runs.filter(
-      (run) =>
-        (status == null || status.includes(run.status)) &&
-        (since == null || run.createdAt >= since) &&
-        (until == null || run.createdAt < until),
-    ),
-  ) as Run[];
+  return selectedRuns(runs, { status, since, until });
 }
 
 const LIST = `query($slug: String!, $limit: Int, $status: [String!], $since: DateTime, $until: DateTime) {

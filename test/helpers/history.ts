@@ -73,3 +73,22 @@ export async function insertGraphWithRuns(prisma: PrismaClient, slug: string, me
 
 /** A cursor built by hand from any payload: the tests check the codec refuses what it did not issue. */
 export const cursorOf = (payload: unknown) => Buffer.from(JSON.stringify(payload)).toString('base64url');
+
+/** A history filter as the tests write it (timestamps in the database's form). */
+export interface RunFilter {
+  status?: readonly string[] | null;
+  since?: string | null;
+  until?: string | null;
+}
+
+/** What a filter selects, in history order: the specification the service is held to. */
+export function selectedRuns<T extends PlannedRun & { status: string }>(runs: readonly T[], { status, since, until }: RunFilter): T[] {
+  return inHistoryOrder(
+    runs.filter(
+      (run) =>
+        (status == null || status.includes(run.status)) &&
+        (since == null || run.createdAt >= since) &&
+        (until == null || run.createdAt < until),
+    ),
+  ) as T[];
+}
