@@ -17,6 +17,7 @@ import { migrate, readMigrations } from '../../src/db/migrate.js';
 import { coreCases, insertCoreData, type CoreData } from '../helpers/coreCases.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, postgresAvailable, type TestDatabase } from '../helpers/databases.js';
 import { describeLoad, mixedLoad } from '../helpers/load.js';
+import { freePort } from '../helpers/net.js';
 import { adminQuery } from '../helpers/postgresAdmin.js';
 import { pgbouncerAvailable, startPgBouncer, type PgBouncer } from '../helpers/pgbouncer.js';
 import { startService } from '../../src/service.js';
@@ -217,6 +218,20 @@ describe.skipIf(!postgresAvailable || !pgbouncerAvailable())('behind PgBouncer, 
       } finally {
         await direct.close();
       }
+    });
+
+    it('a database to serve from that does not answer fails the start too, without migrations to notice it', async () => {
+      const closed = new URL(scratch.url!);
+      closed.hostname = '127.0.0.1';
+      closed.port = String(await freePort());
+      const { error } = await refusedStart({
+        DATABASE_URL: closed.toString(),
+        MIGRATE_ON_START: 'false',
+        DATABASE_CONNECT_TIMEOUT_MS: '1000',
+      });
+      expect(error).not.toBeInstanceOf(DatabaseConfigurationError);
+      expect(error.message).toMatch(/^the database to serve from \(DATABASE_URL\) did not answer at start: /);
+      expect(isDatabaseUnavailable(error)).toBe(true);
     });
 
     it('the real process (node src/main.ts) exits 1 with the message, and never logs "ready"', { timeout: 120_000 }, async () => {
