@@ -37,6 +37,7 @@ try {
     });
   }
 } catch (error) {
-  logger.fatal({ err: error }, 'start-up failed');
+  // The reason in the message itself: it says what to fix (a misconfigured pooler names DATABASE_POOLER).
+  logger.fatal({ err: error }, `start-up failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { loadOrCreateDevelopmentSecret } from './auth/developmentSecret.js';
 import { createAuthenticator, signAccessToken } from './auth/viewer.js';
 import type { Config } from './config.js';
-import { createDatabase, serverSession, type Database, type DatabaseOptions } from './db/client.js';
+import { createDatabase, DatabaseConfigurationError, serverSession, type Database, type DatabaseOptions } from './db/client.js';
 import { applyMigrations } from './db/migrate.js';
 import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, seedDemoData } from './db/seed.js';
 import { contextFactory } from './graphql/context.js';
@@ -52,6 +52,30 @@ async function prepareDatabase(config: Config, logger: Logger, database: Databas
 }
 
 /**
+ * Before anything else touches the serving pools, and long before "ready": a serving connection
+ * opens (with the startup parameters requests' connections get) and answers a statement, on the
+ * replica's pool and the primary's. A pooler that refuses or drops those parameters fails the start
+ * with the variable to set (docs/decisions/0003, addendum); so does a database to read from that
+ * does not answer. Only the primary behind a replica may be down at start: reads do not need it.
+ */
+async function checkServingSessions(logger: Logger, database: Database): Promise<void> {
+  let primaryUnavailable: unknown;
+  try {
+    ({ primaryUnavailable } = await database.checkSessions());
+  } catch (error) {
+    if (error instanceof DatabaseConfigurationError) throw error;
+    const variable = database.readsFromReplica ? 'DATABASE_READ_URL' : 'DATABASE_URL';
+    throw new Error(`the database to serve from (${variable}) did not answer at start: ${(error as Error).message}`, { cause: error });
+  }
+  if (primaryUnavailable !== undefined) {
+    logger.warn(
+      { err: primaryUnavailable },
+      'the primary (DATABASE_URL) did not answer at start: serving reads from DATABASE_READ_URL, /readyz reports the primary down',
+    );
+  }
+}
+
+/**
  * A transaction-mode pooler refuses session settings at connect, so the serving statement_timeout
  * must come from the server (the role's or the database's settings, or the pooler's connect_query).
  * Checked once at start: a mismatch is logged with the statement that fixes it.
@@ -89,6 +113,7 @@ export async function startService(config: Config, logger: Logger, options: Data
   metrics?.observePools(database);
   let listening: { close(): Promise<void> } | undefined;
   try {
+    await checkServingSessions(logger, database);
     await prepareDatabase(config, logger, database, databaseOptions);
     await checkPooledStatementTimeout(config, logger, database);
 

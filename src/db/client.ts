@@ -110,6 +110,14 @@ export interface Database {
   ping(): Promise<boolean>;
   /** Checks the primary and the replica (when there is one) at once. */
   readiness(): Promise<Readiness>;
+  /**
+   * The start's check, before it reports ready: opens a connection on each pool as requests get
+   * them (its startup parameters included) and runs a statement on it. Throws a
+   * DatabaseConfigurationError when a pooler refuses or drops the session settings (DATABASE_POOLER
+   * does not match the deployment), and the error itself when the database the service reads from
+   * does not answer. The primary behind a replica may be down: that is returned, not thrown.
+   */
+  checkSessions(): Promise<{ primaryUnavailable?: unknown }>;
   close(): Promise<void>;
 }
 
@@ -181,6 +189,62 @@ function postgresAdapter(config: PostgresConfig, url: string): { pool: pg.Pool; 
   // reach another session, where the name is unknown (or already taken), so they stay unnamed there.
   const adapter = new PrismaPg(pool, direct ? { statementNameGenerator: preparedStatementName } : {});
   return { pool, adapter };
+}
+
+/** A database configuration the service cannot serve with: the start fails with this message, which says what to set. */
+export class DatabaseConfigurationError extends Error {
+  override name = 'DatabaseConfigurationError';
+}
+
+// What a direct session is given at connect (postgresAdapter): the start checks that it arrived.
+const SESSION_SETTINGS = sql`SELECT name, setting FROM pg_settings WHERE name IN ('plan_cache_mode', 'jit', 'statement_timeout')`;
+
+/** PgBouncer's answer to a startup parameter it does not know (SQLSTATE 08P01), anywhere in the error's causes. */
+function refusedStartupParameter(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Object && depth < 8; depth++) {
+    const { message, originalMessage, cause } = current as { message?: unknown; originalMessage?: unknown; cause?: unknown };
+    for (const text of [originalMessage, message]) {
+      if (typeof text === 'string' && /unsupported startup parameter/i.test(text)) return text;
+    }
+    current = cause;
+  }
+  return undefined;
+}
+
+/**
+ * Runs the session check on one pool (`variable` names its URL). Through a transaction pooler the
+ * service sends no settings, so only the connection itself is checked.
+ */
+async function checkSession(run: RunSql, variable: string, config: PostgresConfig): Promise<void> {
+  const direct = (config.pooler ?? 'none') === 'none';
+  let rows: unknown[][];
+  try {
+    ({ rows } = await run(SESSION_SETTINGS));
+  } catch (error) {
+    const refusal = direct ? refusedStartupParameter(error) : undefined;
+    if (refusal === undefined) throw error;
+    throw new DatabaseConfigurationError(
+      `${variable} reaches a connection pooler that refuses the session settings a direct connection sends at connect ` +
+        `("${refusal}"). Set DATABASE_POOLER=transaction when ${variable} goes through PgBouncer (pool_mode=transaction) ` +
+        'or another transaction-mode pooler: the service then sends unnamed statements and no startup parameters. ' +
+        'Keep DATABASE_MIGRATE_URL on a direct connection to the primary.',
+      { cause: error },
+    );
+  }
+  if (!direct) return;
+  const got = new Map(rows.map(([name, setting]) => [String(name), String(setting)]));
+  const sent: Record<string, string> = { plan_cache_mode: 'force_generic_plan', jit: 'off' };
+  if (config.statementTimeoutMs) sent.statement_timeout = String(config.statementTimeoutMs);
+  const dropped = Object.entries(sent).filter(([name, value]) => got.get(name) !== value);
+  if (dropped.length === 0) return;
+  throw new DatabaseConfigurationError(
+    `${variable}'s sessions did not get the settings the service sends at connect ` +
+      `(${dropped.map(([name, value]) => `${name} is ${got.get(name) ?? 'unknown'}, not ${value}`).join('; ')}): ` +
+      'something between the service and PostgreSQL drops startup parameters, as PgBouncer does with ignore_startup_parameters. ' +
+      `Set DATABASE_POOLER=transaction when ${variable} goes through PgBouncer (pool_mode=transaction) or another transaction-mode pooler: ` +
+      'there, the prepared statements of a direct connection fail once the pooler lends another server session ' +
+      '(behind a session-mode pooler, DATABASE_POOLER=transaction works too, or remove these parameters from ignore_startup_parameters).',
+  );
 }
 
 const status = (pool: pg.Pool): PoolStatus => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
@@ -275,6 +339,18 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
     async readiness() {
       const [replica, primary] = await Promise.all([answers(query), readDriver === driver ? undefined : answers(primaryQuery)]);
       return primary === undefined ? { ready: replica, primary: replica } : { ready: replica, primary, replica };
+    },
+    async checkSessions() {
+      if (config.kind !== 'postgres') return {};
+      await checkSession(query, readDriver === driver ? 'DATABASE_URL' : 'DATABASE_READ_URL', config);
+      if (readDriver === driver) return {};
+      try {
+        await checkSession(primaryQuery, 'DATABASE_URL', config);
+        return {};
+      } catch (error) {
+        if (error instanceof DatabaseConfigurationError) throw error;
+        return { primaryUnavailable: error };
+      }
     },
     async close() {
       if (readDriver !== driver) await readDriver.dispose();

@@ -55,7 +55,10 @@ const validationFailed = (items: ValidationErrorItem[]): JsonAnswer => ({ status
 
 type LimitResult = { ok: true; limit: number } | { ok: false; item: ValidationErrorItem };
 
-/** `limit` as pydantic's lax int parsing reads a query string, with FastAPI's 422 bodies. */
+/**
+ * `limit` as FastAPI validated it: pydantic 2's lax `int` from a query string (pydantic-core's
+ * `str_as_int`, src/input/shared.rs), then `ge` / `le`, with FastAPI's 422 bodies.
+ */
 function parseLimit(search: URLSearchParams): LimitResult {
   // Starlette keeps the last of repeated parameters.
   const raw = search.getAll('limit').at(-1);
@@ -64,17 +67,94 @@ function parseLimit(search: URLSearchParams): LimitResult {
     ok: false,
     item: { type, loc: ['query', 'limit'], msg, input: raw, ...(ctx && { ctx }) },
   });
-  // pydantic accepts surrounding whitespace, a sign, and a fraction of zeros ("5.0").
-  const match = /^\s*([+-]?\d+)(?:\.0+)?\s*$/.exec(raw);
-  if (!match) return invalid('int_parsing', 'Input should be a valid integer, unable to parse string as an integer');
-  const limit = Number(match[1]);
-  if (limit < HISTORY_LIMIT.min) {
-    return invalid('greater_than_equal', `Input should be greater than or equal to ${HISTORY_LIMIT.min}`, { ge: HISTORY_LIMIT.min });
-  }
-  if (limit > HISTORY_LIMIT.max) {
+  const parsed = laxInteger(raw);
+  if (parsed === 'int_parsing') return invalid(parsed, 'Input should be a valid integer, unable to parse string as an integer');
+  if (parsed === 'int_parsing_size') return invalid(parsed, 'Unable to parse input string as an integer, exceeded maximum size');
+  // pydantic checks `le` before `ge`; with 1 <= 500 at most one of them fails.
+  if (parsed > BigInt(HISTORY_LIMIT.max)) {
     return invalid('less_than_equal', `Input should be less than or equal to ${HISTORY_LIMIT.max}`, { le: HISTORY_LIMIT.max });
   }
-  return { ok: true, limit };
+  if (parsed < BigInt(HISTORY_LIMIT.min)) {
+    return invalid('greater_than_equal', `Input should be greater than or equal to ${HISTORY_LIMIT.min}`, { ge: HISTORY_LIMIT.min });
+  }
+  return { ok: true, limit: Number(parsed) };
+}
+
+/**
+ * pydantic-core 2's `str_as_int` (src/input/shared.rs, with jiter's `NumberInt::try_from`), rule for
+ * rule: the text as a JSON integer; failing that, the text "cleaned" (`clean_int_str`) and read as a
+ * JSON integer again. Only the first reading reports a number too long (`int_parsing_size`).
+ */
+function laxInteger(text: string): bigint | 'int_parsing' | 'int_parsing_size' {
+  const direct = jsonInteger(text);
+  if (direct !== 'invalid') return direct;
+  const cleaned = cleanIntegerText(text);
+  const again = cleaned === undefined ? 'invalid' : jsonInteger(cleaned);
+  return typeof again === 'bigint' ? again : 'int_parsing';
+}
+
+// jiter reads digits after a leading 1-9 into a big integer and stops once the sign and digits pass
+// 4,300 characters (CPython's int-from-str limit), whatever follows them.
+const JSON_INTEGER_MAX_CHARS = 4_300;
+
+/** jiter's `NumberInt::try_from(&[u8])`: JSON's integer grammar over the whole text (`-0` included; no `+`, no leading zero). */
+function jsonInteger(text: string): bigint | 'invalid' | 'int_parsing_size' {
+  const run = /^-?[1-9][0-9]*/.exec(text)?.[0];
+  if (run !== undefined && run.length > JSON_INTEGER_MAX_CHARS) return 'int_parsing_size';
+  return /^-?(?:0|[1-9][0-9]*)$/.test(text) ? BigInt(text) : 'invalid';
+}
+
+// Rust's `str::trim`: the Unicode White_Space characters (not U+FEFF, unlike JavaScript's `trim`; U+0085 included).
+const RUST_WHITESPACE = String.raw`\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000`;
+const SURROUNDING_WHITESPACE = new RegExp(`^[${RUST_WHITESPACE}]+|[${RUST_WHITESPACE}]+$`, 'g');
+
+/** pydantic-core's `clean_int_str`: undefined when nothing could be cleaned (the text stays refused). */
+function cleanIntegerText(text: string): string | undefined {
+  let s = text.replace(SURROUNDING_WHITESPACE, '');
+  // One `+`, not followed by a `-`.
+  if (s.startsWith('+')) {
+    if (s.startsWith('+-')) return undefined;
+    s = s.slice(1);
+  }
+  // One `-`, not followed by another sign; put back at the end.
+  const negative = s.startsWith('-');
+  if (negative) {
+    if (s.startsWith('--') || s.startsWith('-+')) return undefined;
+    s = s.slice(1);
+  }
+  const digits = stripLeadingZeros(s);
+  if (digits === undefined) return undefined;
+  s = digits;
+  // A fraction of zeros only (`5.0`, `5.000`; not `5.`), from the first `.`.
+  const dot = s.indexOf('.');
+  if (dot >= 0 && /^0+$/.test(s.slice(dot + 1))) s = s.slice(0, dot);
+  const sign = negative ? '-' : '';
+  const joined = stripUnderscores(s);
+  if (joined !== undefined) return sign + joined;
+  return s.length === text.length ? undefined : sign + s;
+}
+
+/**
+ * pydantic-core's `strip_leading_zeros`: the text must start with a digit; zeros and underscores
+ * before the first other digit go, one zero is kept before a `.` or when nothing else follows.
+ * Anything but a digit, `_`, `.` or `-` among the leading zeros refuses the text.
+ */
+function stripLeadingZeros(s: string): string | undefined {
+  if (s[0] !== '0') return /^[1-9-]/.test(s) ? s : undefined;
+  for (let i = 1; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '0' || c === '_') continue;
+    if ((c >= '1' && c <= '9') || c === '-') return s.slice(i);
+    if (c === '.') return s.slice(i - 1);
+    return undefined;
+  }
+  return s.slice(-1);
+}
+
+/** pydantic-core's `strip_underscores`: single `_` between characters are removed; none, a leading, trailing or doubled one: undefined. */
+function stripUnderscores(s: string): string | undefined {
+  if (!s.includes('_') || s.startsWith('_') || s.endsWith('_') || s.includes('__')) return undefined;
+  return s.replaceAll('_', '');
 }
 
 type CursorResult = { ok: true; cursor: string | null } | { ok: false; item: ValidationErrorItem };

@@ -384,7 +384,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       ValidationError: {
         title: 'ValidationError',
         description:
-          'One failed check, as pydantic reports it: `int_parsing` (no `ctx`), `greater_than_equal` (`ctx.ge`) or `less_than_equal` (`ctx.le`) for `limit`; ' +
+          'One failed check, as pydantic reports it: `int_parsing` or `int_parsing_size` (no `ctx`), `greater_than_equal` (`ctx.ge`) or `less_than_equal` (`ctx.le`) for `limit`; ' +
           '`value_error` for `cursor` (and for `since` later than `until`), with `msg` saying what is wrong and `ctx` `{"error": {}}` (how FastAPI serializes the ValueError its validator raised); ' +
           '`too_long` for more than ' +
           `${HISTORY_FILTER_LIMITS.maxStatuses} distinct \`status\` values; \`datetime_from_date_parsing\` for a \`since\` or \`until\` that is not an RFC 3339 date-time.`,

@@ -4,17 +4,24 @@
 // (session settings at connect, named statements); then, with DATABASE_POOLER=transaction and
 // migrations on a direct DATABASE_MIGRATE_URL, the core REST and GraphQL cases, a short load with
 // zero errors, the migration lock through the pooler, and where statement_timeout comes from.
+// A start whose DATABASE_POOLER does not match (unset behind a transaction pooler that refuses or
+// drops the session settings, on DATABASE_URL or DATABASE_READ_URL) fails before it listens, with
+// a message naming DATABASE_POOLER=transaction; the real process exits 1 and never logs "ready".
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, serverSession } from '../../src/db/client.js';
+import { createDatabase, DatabaseConfigurationError, serverSession } from '../../src/db/client.js';
 import { isDatabaseUnavailable } from '../../src/db/errors.js';
 import { Prisma } from '../../src/db/generated/client.js';
 import { migrate, readMigrations } from '../../src/db/migrate.js';
 import { coreCases, insertCoreData, type CoreData } from '../helpers/coreCases.js';
 import { createTestDatabase, POSTGRES_ADMIN_URL, postgresAvailable, type TestDatabase } from '../helpers/databases.js';
 import { describeLoad, mixedLoad } from '../helpers/load.js';
+import { freePort } from '../helpers/net.js';
 import { adminQuery } from '../helpers/postgresAdmin.js';
 import { pgbouncerAvailable, startPgBouncer, type PgBouncer } from '../helpers/pgbouncer.js';
-import { recordingLogger, startTestService, testToken, type TestService } from '../helpers/service.js';
+import { startService } from '../../src/service.js';
+import { recordingLogger, startTestService, testConfig, TEST_JWT_SECRET, testToken, type TestService } from '../helpers/service.js';
 
 const PGBOUNCER_POOL = 2;
 const SERVICE_POOL = 8;
@@ -119,6 +126,155 @@ describe.skipIf(!postgresAvailable || !pgbouncerAvailable())('behind PgBouncer, 
       } finally {
         await lenient.close();
       }
+    });
+  });
+
+  describe('a start whose DATABASE_POOLER does not match the deployment is refused before it listens', () => {
+    let scratch: TestDatabase;
+    beforeAll(async () => {
+      scratch = await createTestDatabase('postgres');
+    });
+    afterAll(() => scratch?.drop());
+
+    /** startService with `env` on the scratch database: the error it fails with, and what it logged. */
+    const refusedStart = async (env: Record<string, string>) => {
+      const { logger, lines } = recordingLogger('info');
+      const error = await failure(startService(testConfig({ DATA_DIR: scratch.dataDir, ...env }), logger));
+      // Refused before the HTTP listener opened: nothing was ever served, so nothing could look ready.
+      expect(lines.map((line) => line.msg)).not.toContainEqual(expect.stringMatching(/^listening on/));
+      return { error, lines };
+    };
+
+    it('DATABASE_URL on PgBouncer, migrations direct, DATABASE_POOLER unset: the refusal of statement_timeout names DATABASE_POOLER=transaction', async () => {
+      const { error } = await refusedStart({
+        DATABASE_URL: bouncer.via(scratch.url!),
+        DATABASE_MIGRATE_URL: scratch.url!,
+        DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
+      });
+      expect(error).toBeInstanceOf(DatabaseConfigurationError);
+      expect(error.message).toMatch(/^DATABASE_URL reaches a connection pooler that refuses the session settings/);
+      expect(error.message).toContain('"unsupported startup parameter: statement_timeout"');
+      expect(error.message).toContain('Set DATABASE_POOLER=transaction when DATABASE_URL goes through PgBouncer (pool_mode=transaction)');
+    });
+
+    it('the same without a statement timeout: PgBouncer refuses `options` (plan_cache_mode, jit)', async () => {
+      const { error } = await refusedStart({ DATABASE_URL: bouncer.via(scratch.url!), DATABASE_STATEMENT_TIMEOUT_MS: '0' });
+      expect(error).toBeInstanceOf(DatabaseConfigurationError);
+      expect(error.message).toContain('"unsupported startup parameter: options"');
+      expect(error.message).toContain('DATABASE_POOLER=transaction');
+    });
+
+    it('DATABASE_READ_URL on PgBouncer without DATABASE_POOLER: named in the refusal', async () => {
+      const { error } = await refusedStart({ DATABASE_URL: scratch.url!, DATABASE_READ_URL: bouncer.via(scratch.url!) });
+      expect(error).toBeInstanceOf(DatabaseConfigurationError);
+      expect(error.message).toMatch(/^DATABASE_READ_URL reaches a connection pooler/);
+      expect(error.message).toContain('Set DATABASE_POOLER=transaction when DATABASE_READ_URL goes through PgBouncer');
+    });
+
+    it('a PgBouncer that accepts and drops the settings (ignore_startup_parameters): the session shows they did not arrive', async () => {
+      const lenient = await startPgBouncer({
+        target: server,
+        poolSize: PGBOUNCER_POOL,
+        settings: { ignore_startup_parameters: 'options,statement_timeout' },
+      });
+      try {
+        const { error } = await refusedStart({
+          DATABASE_URL: lenient.via(scratch.url!),
+          DATABASE_MIGRATE_URL: scratch.url!,
+          DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
+        });
+        expect(error).toBeInstanceOf(DatabaseConfigurationError);
+        expect(error.message).toMatch(/^DATABASE_URL's sessions did not get the settings the service sends at connect \(/);
+        expect(error.message).toContain('plan_cache_mode is auto, not force_generic_plan');
+        expect(error.message).toContain(`statement_timeout is 0, not ${STATEMENT_TIMEOUT_MS}`);
+        expect(error.message).toContain('ignore_startup_parameters');
+        expect(error.message).toContain('Set DATABASE_POOLER=transaction when DATABASE_URL goes through PgBouncer');
+        // With DATABASE_POOLER=transaction the same PgBouncer serves.
+        const pooled = await startService(
+          testConfig({ DATA_DIR: scratch.dataDir, DATABASE_URL: lenient.via(scratch.url!), DATABASE_POOLER: 'transaction' }),
+          recordingLogger('silent').logger,
+        );
+        try {
+          expect((await fetch(`${pooled.url}/readyz`)).status).toBe(200);
+        } finally {
+          await pooled.close();
+        }
+      } finally {
+        await lenient.close();
+      }
+    });
+
+    it('DATABASE_POOLER=transaction on a direct connection is harmless: it starts and serves (unnamed statements)', async () => {
+      const direct = await startService(
+        testConfig({ DATA_DIR: scratch.dataDir, DATABASE_URL: scratch.url!, DATABASE_POOLER: 'transaction' }),
+        recordingLogger('silent').logger,
+      );
+      try {
+        const answer = await fetch(`${direct.url}/api/v1/graphs/no_such_graph/migrations`, {
+          headers: { authorization: `Bearer ${await testToken(data.member)}` },
+        });
+        expect(answer.status).toBe(404);
+        expect((await fetch(`${direct.url}/readyz`)).status).toBe(200);
+      } finally {
+        await direct.close();
+      }
+    });
+
+    it('a database to serve from that does not answer fails the start too, without migrations to notice it', async () => {
+      const closed = new URL(scratch.url!);
+      closed.hostname = '127.0.0.1';
+      closed.port = String(await freePort());
+      const { error } = await refusedStart({
+        DATABASE_URL: closed.toString(),
+        MIGRATE_ON_START: 'false',
+        DATABASE_CONNECT_TIMEOUT_MS: '1000',
+      });
+      expect(error).not.toBeInstanceOf(DatabaseConfigurationError);
+      expect(error.message).toMatch(/^the database to serve from \(DATABASE_URL\) did not answer at start: /);
+      expect(isDatabaseUnavailable(error)).toBe(true);
+    });
+
+    it('the real process (node src/main.ts) exits 1 with the message, and never logs "ready"', { timeout: 120_000 }, async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          APOLLO_TELEMETRY_DISABLED: 'true',
+          NODE_ENV: 'production',
+          HOST: '127.0.0.1',
+          PORT: '0',
+          AUTH_JWT_SECRET: TEST_JWT_SECRET,
+          DATA_DIR: scratch.dataDir,
+          DATABASE_URL: bouncer.via(scratch.url!),
+          DATABASE_MIGRATE_URL: scratch.url!,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`still running after 90 s (it should have refused to start):\n${output}`));
+        }, 90_000);
+        child.once('exit', (exitCode) => {
+          clearTimeout(timer);
+          resolve(exitCode);
+        });
+      });
+      const messages = output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => (JSON.parse(line) as { msg: string }).msg);
+      expect(code, output).toBe(1);
+      expect(
+        messages.filter((msg) => /^(ready|listening)/.test(msg)),
+        output,
+      ).toEqual([]);
+      expect(messages.at(-1), output).toMatch(
+        /^start-up failed: DATABASE_URL reaches a connection pooler .*"unsupported startup parameter: statement_timeout".* Set DATABASE_POOLER=transaction /,
+      );
     });
   });
 

@@ -45,14 +45,18 @@ export function snakeCaseKeys(item: Record<string, unknown>): Record<string, unk
 /** The GraphQL selection of every run field, in the contract's order. */
 export const RUN_FIELDS = CONTRACT_KEYS.map((key) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())).join(' ');
 
+/** The `type` of a failed `limit` (pydantic's error types). */
+export type LimitErrorType = 'int_parsing' | 'int_parsing_size' | 'greater_than_equal' | 'less_than_equal';
+
 /** A FastAPI 422 body for `limit`, keys in FastAPI's order. */
-export function limitError(type: 'int_parsing' | 'greater_than_equal' | 'less_than_equal', input: string) {
+export function limitError(type: LimitErrorType, input: string) {
   const msg = {
     int_parsing: 'Input should be a valid integer, unable to parse string as an integer',
+    int_parsing_size: 'Unable to parse input string as an integer, exceeded maximum size',
     greater_than_equal: 'Input should be greater than or equal to 1',
     less_than_equal: 'Input should be less than or equal to 500',
   }[type];
-  const ctx = { int_parsing: undefined, greater_than_equal: { ge: 1 }, less_than_equal: { le: 500 } }[type];
+  const ctx = { int_parsing: undefined, int_parsing_size: undefined, greater_than_equal: { ge: 1 }, less_than_equal: { le: 500 } }[type];
   return { detail: [{ type, loc: ['query', 'limit'], msg, input, ...(ctx && { ctx }) }] };
 }
 
