@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config.js';
 import { startService } from '../src/service.js';
 import { recordingLogger, startTestService } from './helpers/service.js';
 
-describe('the metrics listener', () => {
+describe('the metrics listener', { timeout: 120_000 }, () => {
   it.each([
     ['by default', {}, '127.0.0.1', 'this machine only'],
     ['with METRICS_HOST=0.0.0.0', { METRICS_HOST: '0.0.0.0' }, '0.0.0.0', 'every host that reaches this address'],
@@ -30,7 +30,8 @@ describe('the metrics listener', () => {
   });
 });
 
-describe('the development start on the network', () => {
+// Each start migrates a fresh embedded database: slow on a loaded machine.
+describe('the development start on the network', { timeout: 120_000 }, () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'gms-listeners-'));

@@ -163,7 +163,7 @@ describe('client errors a newcomer met (pglite)', () => {
 
     it('a DateTime that is not a string says to send one', async () => {
       const { body } = await twice({ query: `{ graph(slug: "${DEMO_GRAPH_SLUG}") { migrations(since: 1700000000) { id } } }` });
-      expect(body.errors![0].message).toMatch(/^Invalid DateTime 1700000000: send it as a string, an RFC 3339 date-time/);
+      expect(body.errors![0].message).toMatch(/^Invalid DateTime 1700000000: a non-string value; send a string, an RFC 3339 date-time/);
     });
   });
 });

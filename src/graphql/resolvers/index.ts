@@ -16,7 +16,7 @@ import { Query } from './Query.js';
 // graphql-scalars would hand resolvers a Date, losing the microseconds a filter compares: an
 // argument becomes the database's text instead (parseTimestamp), so resolvers get a string in the
 // same format as every timestamp they read.
-const NOT_A_STRING = 'send it as a string, an RFC 3339 date-time with a time zone such as 2026-04-17T21:25:43.123456Z';
+const NOT_A_STRING = 'a non-string value; send a string, an RFC 3339 date-time with a time zone such as 2026-04-17T21:25:43.123456Z';
 
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
