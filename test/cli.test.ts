@@ -20,7 +20,7 @@ async function tool(script: string, args: string[], env: Record<string, string>)
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script, ...args], {
       env: { PATH, HOME, LOG_LEVEL: 'info', ...env },
-      timeout: 60_000,
+      timeout: 240_000,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -35,7 +35,7 @@ const messages = (stdout: string) =>
     .filter((line) => line.startsWith('{'))
     .map((line) => (JSON.parse(line) as { msg: string }).msg);
 
-describe('command-line tools', { timeout: 120_000 }, () => {
+describe('command-line tools', { timeout: 400_000 }, () => {
   let dataDir: string;
   let service: Service;
   beforeAll(async () => {
