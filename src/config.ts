@@ -117,13 +117,22 @@ const trustProxy = z.string().transform((value, context) => {
   return entries;
 });
 
+const LOOPBACK = '127.0.0.1';
+
+/** A listener only this machine reaches: 127.0.0.0/8, ::1, localhost. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
 // Defaults that a rule across variables needs too: stated once.
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'must be development, production or test' }).default('development'),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  // Unset: every interface in production (a container's port), loopback otherwise, so that a
+  // development start (its playground holds the demo member's token) is not served to the network.
+  HOST: z.preprocess(emptyAsUnset, z.string().min(1).optional()),
   PORT: integer(0, 65535).default(4000),
   // The Prometheus scrape port (a listener of its own, never the public one); unset: no metrics at all.
   // 0 takes a free port (tests).
@@ -180,10 +189,11 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
   return {
     nodeEnv: env.NODE_ENV,
     isProduction: env.NODE_ENV === 'production',
-    host: env.HOST,
+    host: env.HOST ?? (env.NODE_ENV === 'production' ? '0.0.0.0' : LOOPBACK),
     port: env.PORT,
-    // GET /metrics on a port of its own (src/metrics.ts): operators and Prometheus only, not the gateway.
-    metrics: env.METRICS_PORT === undefined ? undefined : { port: env.METRICS_PORT, host: env.METRICS_HOST ?? env.HOST },
+    // GET /metrics on a port of its own (src/metrics.ts): operators and Prometheus only, not the
+    // gateway; loopback unless METRICS_HOST opens it to a network (a pod address, 0.0.0.0).
+    metrics: env.METRICS_PORT === undefined ? undefined : { port: env.METRICS_PORT, host: env.METRICS_HOST ?? LOOPBACK },
     logLevel: env.LOG_LEVEL,
     database: env.DATABASE_URL
       ? {

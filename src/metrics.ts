@@ -127,8 +127,10 @@ export function createMetrics() {
 }
 
 export interface MetricsServer {
-  /** http://host:port/metrics */
+  /** http://host:port/metrics (for a wildcard address, its loopback one) */
   url: string;
+  /** Where it listens, as bound: `0.0.0.0:9464` is every interface. */
+  listening: string;
   close(): Promise<void>;
 }
 
@@ -160,8 +162,10 @@ export async function serveMetrics(registry: Registry, { port, host }: { port: n
   });
   const address = server.address() as AddressInfo;
   const shown = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  const bracketed = (name: string) => (name.includes(':') ? `[${name}]` : name);
   return {
-    url: `http://${shown.includes(':') ? `[${shown}]` : shown}:${address.port}/metrics`,
+    url: `http://${bracketed(shown)}:${address.port}/metrics`,
+    listening: `${bracketed(address.address)}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
         // A scraper's keep-alive connection must not hold the shutdown.

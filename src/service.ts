@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadOrCreateDevelopmentSecret } from './auth/developmentSecret.js';
 import { createAuthenticator, signAccessToken } from './auth/viewer.js';
-import type { Config } from './config.js';
+import { isLoopbackHost, type Config } from './config.js';
 import { createDatabase, DatabaseConfigurationError, serverSession, type Database, type DatabaseOptions } from './db/client.js';
 import { applyMigrations } from './db/migrate.js';
 import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, seedDemoData } from './db/seed.js';
@@ -129,6 +129,13 @@ export async function startService(config: Config, logger: Logger, options: Data
 
     // The demo token is minted before listening so the playground can pre-fill it; the URL comes later.
     const demoToken = developmentSecret ? await signAccessToken(developmentSecret, { sub: DEMO_MEMBER_ID, expiresIn: '30d' }) : undefined;
+    const embedToken = demoToken !== undefined && isLoopbackHost(config.host);
+    if (demoToken && config.graphql.playground && !embedToken) {
+      logger.warn(
+        { host: config.host },
+        `the playground page does not hold the demo token: HOST=${config.host} serves it beyond this machine; paste a token into its headers editor`,
+      );
+    }
     const app = await createApp({
       database,
       graphql,
@@ -142,7 +149,8 @@ export async function startService(config: Config, logger: Logger, options: Data
       requestTimeoutMs: config.http.requestTimeoutMs,
       headersTimeoutMs: config.http.headersTimeoutMs,
       metrics,
-      playground: config.graphql.playground ? loadPlayground({ authorization: demoToken && `Bearer ${demoToken}` }) : undefined,
+      // The page is served to whoever reaches the listener: it holds the demo token only on loopback.
+      playground: config.graphql.playground ? loadPlayground({ authorization: embedToken ? `Bearer ${demoToken}` : undefined }) : undefined,
     });
     const server = app.server;
     const drainer = drainable(server);
@@ -151,7 +159,9 @@ export async function startService(config: Config, logger: Logger, options: Data
     let metricsServer: MetricsServer | undefined;
     if (metrics && config.metrics) {
       metricsServer = await serveMetrics(metrics.registry, config.metrics);
-      logger.info({ url: metricsServer.url }, `metrics on ${metricsServer.url}`);
+      const { url: scrapeUrl, listening: metricsAddress } = metricsServer;
+      const reach = isLoopbackHost(config.metrics.host) ? 'this machine only' : 'every host that reaches this address';
+      logger.info({ url: scrapeUrl, listening: metricsAddress }, `metrics listening on ${metricsAddress} (${reach}): ${scrapeUrl}`);
     }
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;

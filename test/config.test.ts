@@ -21,7 +21,8 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       nodeEnv: 'development',
       isProduction: false,
-      host: '0.0.0.0',
+      // Loopback: a development start hands its playground's demo token to whoever reaches it.
+      host: '127.0.0.1',
       port: 4000,
       logLevel: 'info',
       database: { kind: 'pglite', dataDir: './.data' },
@@ -192,17 +193,29 @@ describe('loadConfig', () => {
     expect(error.message).toMatch(/production requires/);
   });
 
-  it('serves no metrics unless METRICS_PORT is set; METRICS_HOST defaults to HOST', () => {
+  it('listens on every interface in production and on loopback otherwise, unless HOST says where', () => {
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32) }).host).toBe('0.0.0.0');
+    expect(loadConfig({ NODE_ENV: 'test' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32), HOST: '10.0.0.5' }).host).toBe('10.0.0.5');
+  });
+
+  it('serves no metrics unless METRICS_PORT is set; METRICS_HOST defaults to loopback, whatever HOST is', () => {
     expect(loadConfig({}).metrics).toBeUndefined();
     expect(loadConfig({ METRICS_PORT: '' }).metrics).toBeUndefined();
-    expect(loadConfig({ METRICS_PORT: '9464' }).metrics).toEqual({ port: 9464, host: '0.0.0.0' });
-    expect(loadConfig({ HOST: '127.0.0.1', METRICS_PORT: '9464' }).metrics).toEqual({ port: 9464, host: '127.0.0.1' });
+    expect(loadConfig({ METRICS_PORT: '9464' }).metrics).toEqual({ port: 9464, host: '127.0.0.1' });
+    expect(loadConfig({ HOST: '0.0.0.0', METRICS_PORT: '9464' }).metrics).toEqual({ port: 9464, host: '127.0.0.1' });
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWT_SECRET: 'x'.repeat(32), METRICS_PORT: '9464' }).metrics).toEqual({
+      port: 9464,
+      host: '127.0.0.1',
+    });
     expect(loadConfig({ HOST: '0.0.0.0', METRICS_PORT: '9464', METRICS_HOST: '10.0.0.5' }).metrics).toEqual({
       port: 9464,
       host: '10.0.0.5',
     });
     // 0: a free port of the system's choosing, on both sides (tests).
-    expect(loadConfig({ PORT: '0', METRICS_PORT: '0' }).metrics).toEqual({ port: 0, host: '0.0.0.0' });
+    expect(loadConfig({ PORT: '0', METRICS_PORT: '0' }).metrics).toEqual({ port: 0, host: '127.0.0.1' });
   });
 
   it('refuses a METRICS_PORT that is not a port, or is the public PORT, with the other problems in one error', () => {

@@ -3,11 +3,11 @@ import { loadConfigOrExit } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createDatabase } from './client.js';
 import { applyMigrations } from './migrate.js';
-import { seedDemoData } from './seed.js';
+import { DEMO_GRAPH_SLUG, seedDemoData } from './seed.js';
 
 const command = process.argv[2];
 if (command !== 'migrate' && command !== 'seed') {
-  console.error('usage: tsx src/db/cli.ts migrate|seed');
+  console.error('usage: npm run db:migrate | npm run db:seed (compiled: node dist/db/cli.js migrate|seed)');
   process.exit(2);
 }
 
@@ -19,8 +19,14 @@ const database = await createDatabase(config.maintenanceDatabase);
 try {
   await applyMigrations(database, logger);
   if (command === 'seed') {
-    await seedDemoData(database);
-    logger.info({ database: database.kind }, 'demo data is present');
+    const added = await seedDemoData(database);
+    const total = added.graphs + added.members + added.runs;
+    logger.info(
+      { database: database.kind, ...added },
+      total > 0
+        ? `demo data loaded: ${added.graphs} graphs, ${added.members} member, ${added.runs} runs (graph ${DEMO_GRAPH_SLUG})`
+        : `demo data already present: nothing loaded (graph ${DEMO_GRAPH_SLUG})`,
+    );
   }
 } catch (error) {
   logger.error({ err: error }, `${command} failed`);

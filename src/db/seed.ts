@@ -111,25 +111,34 @@ const DEMO_RUNS: DemoRun[] = [
   },
 ];
 
-export async function seedDemoData(database: Pick<Database, 'transaction'>): Promise<void> {
-  await database.transaction(async ({ execute }) => {
-    await execute(Prisma.sql`
+/** Rows the demo data added: none when it was all there already (every insert skips what exists). */
+export interface SeedResult {
+  graphs: number;
+  members: number;
+  runs: number;
+}
+
+export async function seedDemoData(database: Pick<Database, 'transaction'>): Promise<SeedResult> {
+  return database.transaction(async ({ execute }) => {
+    const graphs = await execute(Prisma.sql`
       INSERT INTO graphs (id, slug, name, description, is_default, status, type_id, type_version, created_at, updated_at)
       VALUES
         (${DEFAULT_GRAPH_ID}::uuid, 'default', 'Default graph', 'The platform''s shared graph: every signed-in user may read it.', true, 'active', 'default', 1, '2026-01-05T10:00:00.000000Z', '2026-01-05T10:00:00.000000Z'),
         (${DEMO_GRAPH_ID}::uuid, ${DEMO_GRAPH_SLUG}, 'Demo knowledge graph', 'A graph whose data went through a few schema migrations.', false, 'active', 'default', 5, '2026-03-01T08:00:00.000000Z', '2026-05-06T11:00:01.250000Z')
       ON CONFLICT (id) DO NOTHING`);
-    await execute(Prisma.sql`
+    const members = await execute(Prisma.sql`
       INSERT INTO graph_members (graph_id, user_id, role) VALUES (${DEMO_GRAPH_ID}::uuid, ${DEMO_MEMBER_ID}::uuid, 'reader')
       ON CONFLICT DO NOTHING`);
+    let runs = 0;
     for (const run of DEMO_RUNS) {
-      await execute(Prisma.sql`
+      runs += await execute(Prisma.sql`
         INSERT INTO graph_migration_runs
           (id, graph_id, from_version, to_version, migration_id, status, started_at, finished_at, error, workflow_run_id, created_at)
         VALUES (${run.id}::uuid, ${DEMO_GRAPH_ID}::uuid, ${run.from}, ${run.to}, ${run.migrationId}, ${run.status},
           ${run.startedAt}::timestamptz, ${run.finishedAt}::timestamptz, ${run.error}, ${run.workflowRunId}, ${run.createdAt}::timestamptz)
         ON CONFLICT (id) DO NOTHING`);
     }
+    return { graphs, members, runs };
   });
 }
 

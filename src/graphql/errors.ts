@@ -1,4 +1,5 @@
 // Every error a GraphQL client can cause, with its extensions.code, in one place.
+import type { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import type { Viewer } from '../auth/viewer.js';
 
@@ -46,6 +47,43 @@ export function invalidFilter(argumentName: string, reason: string): GraphQLErro
 export function invalidCursor(argumentName: string, reason: string): GraphQLError {
   return new GraphQLError(`Argument "${argumentName}": ${reason}`, { extensions: { code: 'BAD_USER_INPUT', argumentName } });
 }
+
+/**
+ * The operationName names no operation of the document, or the document has several and none is
+ * named: HTTP 400, as Apollo Server answers it without a gateway executor. `defined` lists the
+ * document's operations (null: an anonymous one).
+ */
+export function unresolvedOperation(requested: string | null | undefined, defined: (string | null)[], headers: HeaderMap): GraphQLError {
+  const listed = defined.map((name) => (name === null ? 'an anonymous one' : JSON.stringify(name))).join(', ');
+  const message =
+    requested === undefined || requested === null
+      ? `The document defines ${defined.length} operations (${listed}): name the one to run in operationName`
+      : `No operation named ${JSON.stringify(requested)} in the document (it defines ${listed}): send one of its names as ` +
+        'operationName, or leave operationName out when the document has a single operation';
+  return new GraphQLError(message, { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400, headers } } });
+}
+
+/** Apollo Server's validationErrorCode for __schema / __type when introspection is off. */
+export const INTROSPECTION_DISABLED = 'INTROSPECTION_DISABLED';
+
+export const introspectionDisabledMessage =
+  'Introspection (__schema, __type) is disabled on this service: its operator turns it on with GRAPHQL_INTROSPECTION=true; ' +
+  'the schema is also served to gateways as _service { sdl }';
+
+/**
+ * graphql-js parses nested selections, lists and input objects recursively, and a document nested
+ * thousands of levels deep exhausts the stack before any limit of ours can count it.
+ */
+export function documentTooDeep(): GraphQLError {
+  return new GraphQLError(
+    `The document is nested too deeply to parse (${PARSE_NESTING_HINT}): selections may nest GRAPHQL_MAX_DEPTH levels, ` +
+      'and no argument of this schema takes a list value nested more than one level deep',
+    { extensions: { code: 'GRAPHQL_PARSE_FAILED' } },
+  );
+}
+
+/** Measured: 1,500 nested `[` parse on Node 20's default stack, 2,000 do not. */
+const PARSE_NESTING_HINT = 'over about 1,500 levels of brackets';
 
 export const SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE';
 

@@ -1,16 +1,24 @@
 // The subgraph schema and its Apollo Server; no listening here (src/http/app.ts serves it, tests import it).
 import { readFileSync } from 'node:fs';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { getOperationAST, GraphQLError, parse, type GraphQLFormattedError } from 'graphql';
+import { getOperationAST, GraphQLError, Kind, parse, type GraphQLFormattedError } from 'graphql';
 import { HISTORY_LIMIT } from '../data/migrationRuns.js';
 import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Context } from './context.js';
-import { CLIENT_ERROR_CODES, databaseUnavailable, SERVICE_UNAVAILABLE } from './errors.js';
+import {
+  CLIENT_ERROR_CODES,
+  databaseUnavailable,
+  documentTooDeep,
+  INTROSPECTION_DISABLED,
+  introspectionDisabledMessage,
+  SERVICE_UNAVAILABLE,
+  unresolvedOperation,
+} from './errors.js';
 import { costLimitPlugin, limitValidationRules, OperationLimitError, type GraphQLLimits } from './limits.js';
 import { jitExecution } from './executor.js';
 import { resolvers } from './resolvers/index.js';
@@ -33,6 +41,29 @@ const logInternalErrors: ApolloServerPlugin<Context> = {
             contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'GraphQL execution failed');
           }
         }
+      },
+    };
+  },
+};
+
+/**
+ * An operationName that names no operation of the document (or none given for a document of several)
+ * is the client's error. Apollo Server finds no operation, but with a gateway executor (ours, for
+ * graphql-jit) it executes anyway and expects the executor to report the failure, which it cannot:
+ * it is handed no operation name. Refused here, before execution, as Apollo does without a gateway.
+ */
+const operationResolution: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation, document, request }) {
+        if (operation) return;
+        throw unresolvedOperation(
+          request.operationName,
+          document.definitions.flatMap((definition) =>
+            definition.kind === Kind.OPERATION_DEFINITION ? [definition.name?.value ?? null] : [],
+          ),
+          new HeaderMap(),
+        );
       },
     };
   },
@@ -85,6 +116,12 @@ function operationMetrics(metrics: Pick<Metrics, 'operationCompleted'>): ApolloS
   };
 }
 
+/** The error a chain of GraphQL errors wraps (Apollo wraps a parse failure twice). */
+function rootCause(error: unknown): unknown {
+  while (error instanceof GraphQLError && error.originalError) error = error.originalError;
+  return error;
+}
+
 /** Client errors pass as they are; a database outage is SERVICE_UNAVAILABLE; anything else is answered without internals. */
 export function formatError(formatted: GraphQLFormattedError, error?: unknown): GraphQLFormattedError {
   if (isDatabaseUnavailable(unwrapResolverError(error))) {
@@ -96,7 +133,15 @@ export function formatError(formatted: GraphQLFormattedError, error?: unknown): 
     const { http: _http, ...extensions } = limit.extensions;
     return { ...formatted, extensions: { ...formatted.extensions, ...extensions, code: limit.limitCode, stacktrace: undefined } };
   }
+  // Apollo's texts name its own constructor options; ours name what a client or operator can change.
+  if (formatted.extensions?.validationErrorCode === INTROSPECTION_DISABLED) {
+    return { ...formatted, message: introspectionDisabledMessage, extensions: { ...formatted.extensions, stacktrace: undefined } };
+  }
   const code = String(formatted.extensions?.code);
+  // graphql-js parses recursively: a document nested thousands of levels deep overflows the stack.
+  if (code === 'GRAPHQL_PARSE_FAILED' && rootCause(error) instanceof RangeError) {
+    return { message: documentTooDeep().message, extensions: { code } };
+  }
   if (CLIENT_ERROR_CODES.has(code)) return { ...formatted, extensions: { ...formatted.extensions, stacktrace: undefined } };
   return {
     message: 'Internal server error',
@@ -128,6 +173,7 @@ export function createGraphQLServer(options: {
     // No cache hints are declared, so the cache-control plugin would only cost time on every field.
     plugins: [
       logInternalErrors,
+      operationResolution,
       costLimitPlugin<Context>(schema, options.limits.maxCost, HISTORY_LIMIT.max),
       unavailableStatus,
       ApolloServerPluginLandingPageDisabled(),

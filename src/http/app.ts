@@ -2,7 +2,8 @@
 // the error answers every route shares; health and readiness; and the two doors mounted on it,
 // /graphql (src/http/graphql.ts) and the REST routes (src/rest/routes.ts).
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer, maxHeaderSize, STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ApolloServer } from '@apollo/server';
 import cors from '@fastify/cors';
 import proxyAddr from '@fastify/proxy-addr';
@@ -54,6 +55,58 @@ const SECURITY_HEADERS = {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 // Long enough for a 10 kB slug in the path (Node refuses request heads over 16 KiB anyway).
 const MAX_PARAM_LENGTH = 16 * 1024;
+
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (its 'clientError' event): headers
+ * over Node's limit, headers or a body sent too slowly, bytes that are not HTTP. Answered as every
+ * other refusal is, {"detail": …} with the security headers and a request id, then the connection
+ * is closed (the parser cannot go on). Logged as one request line, counted under `unmatched`.
+ */
+function clientErrorAnswerer(
+  logger: Logger,
+  metrics: Pick<Metrics, 'requestCompleted'> | undefined,
+  timeouts: { requestTimeoutMs: number; headersTimeoutMs: number },
+) {
+  const reasons: Record<string, [number, string]> = {
+    HPE_HEADER_OVERFLOW: [
+      431,
+      `Request header fields too large: the request line and headers must stay under ${maxHeaderSize} bytes together; ` +
+        'send a shorter URL (a GraphQL query fits in a POST body) and fewer or shorter headers',
+    ],
+    ERR_HTTP_REQUEST_TIMEOUT: [
+      408,
+      `Request timeout: the headers must arrive within ${timeouts.headersTimeoutMs} ms and the whole request within ` +
+        `${timeouts.requestTimeoutMs} ms; send it again without pausing`,
+    ],
+  };
+  return (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // A reset connection is gone; a response already under way cannot be replaced by another.
+    const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (error.code === 'ECONNRESET' || socket.destroyed || !socket.writable || inProgress?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const [status, message] = reasons[error.code ?? ''] ?? [400, 'Malformed HTTP request: send a valid HTTP/1.1 request'];
+    const id = randomUUID();
+    const body = JSON.stringify({ detail: message });
+    const headers = {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+      'cache-control': 'no-store',
+      'x-request-id': id,
+      ...SECURITY_HEADERS,
+      connection: 'close',
+    };
+    const head = Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n${body}`);
+    // A client that stops reading must not keep the socket: the answer is small, so a second is plenty.
+    setTimeout(() => socket.destroy(), 1_000).unref();
+    logger.info({ requestId: id, status, reason: error.code }, 'request');
+    metrics?.requestCompleted('other', undefined, status, 0);
+  };
+}
 
 /** The client's X-Request-Id when it is a sane token, else a fresh UUID. */
 function requestId(req: IncomingMessage): string {
@@ -119,6 +172,7 @@ export async function createApp({
     // keep-alive connections after a grace, before close() runs; Fastify must not answer 503 meanwhile.
     return503OnClosing: false,
     forceCloseConnections: false,
+    clientErrorHandler: clientErrorAnswerer(logger, metrics, { requestTimeoutMs, headersTimeoutMs }),
     serverFactory: (handler) =>
       createServer(
         {

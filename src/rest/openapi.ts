@@ -94,6 +94,14 @@ const detailBody = (title: string, details: readonly string[]): SchemaObject => 
   additionalProperties: false,
 });
 
+const detailPattern = (title: string, pattern: string): SchemaObject => ({
+  title,
+  type: 'object',
+  properties: { detail: { type: 'string', pattern } },
+  required: ['detail'],
+  additionalProperties: false,
+});
+
 const BEARER_CHALLENGE_HEADER = { 'WWW-Authenticate': { description: 'Always `Bearer`.', schema: { type: 'string', const: 'Bearer' } } };
 
 const EXAMPLE_RUN = {
@@ -260,6 +268,15 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             description: 'No graph has this slug, or it has been deleted.',
             content: json(schemaRef('NotFoundError'), { detail: ERROR_DETAIL.graphNotFound }),
           },
+          '408': {
+            description:
+              'The headers did not arrive within `HEADERS_TIMEOUT_MS`, or the whole request within `REQUEST_TIMEOUT_MS` ' +
+              '(answered by the HTTP layer before any route, on every path; the connection is closed after it).',
+            content: json(schemaRef('RequestTimeoutError'), {
+              detail:
+                'Request timeout: the headers must arrive within 10000 ms and the whole request within 30000 ms; send it again without pausing',
+            }),
+          },
           '422': {
             description: 'Invalid query parameters (FastAPI validation error): one item per invalid parameter, `limit` before `cursor`.',
             content: {
@@ -284,6 +301,16 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
                 },
               },
             },
+          },
+          '431': {
+            description:
+              'The request line and headers are over 16 KiB together, e.g. a slug of tens of kilobytes (answered by the HTTP ' +
+              'layer before any route, on every path; the connection is closed after it).',
+            content: json(schemaRef('HeadersTooLargeError'), {
+              detail:
+                'Request header fields too large: the request line and headers must stay under 16384 bytes together; ' +
+                'send a shorter URL (a GraphQL query fits in a POST body) and fewer or shorter headers',
+            }),
           },
           '500': {
             description: 'An internal error: logged by the service under the request id (`X-Request-Id`), answered without details.',
@@ -373,6 +400,9 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       ForbiddenError: detailBody('ForbiddenError', [ERROR_DETAIL.notMember, ERROR_DETAIL.notSuperuser]),
       NotFoundError: detailBody('NotFoundError', [ERROR_DETAIL.graphNotFound]),
       InternalError: detailBody('InternalError', [ERROR_DETAIL.internal]),
+      // Their texts carry the limits in force (src/http/app.ts): a pattern, not an enum.
+      RequestTimeoutError: detailPattern('RequestTimeoutError', '^Request timeout: '),
+      HeadersTooLargeError: detailPattern('HeadersTooLargeError', '^Request header fields too large: '),
       UnavailableError: detailBody('UnavailableError', [ERROR_DETAIL.databaseUnavailable]),
       HTTPValidationError: {
         title: 'HTTPValidationError',

@@ -1,10 +1,12 @@
 // Request hardening at the HTTP layer: security headers, CORS off unless configured, the body
 // size limit, and internal errors answered without internals.
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { insertGraph } from '../helpers/fixtures.js';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { recordingLogger, startTestService, type TestService } from '../helpers/service.js';
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -68,6 +70,83 @@ describe('HTTP hardening', () => {
     } finally {
       database.query = original;
     }
+  });
+});
+
+/** Writes `parts` to a fresh connection (pausing between them), reads until the server closes it, and parses the answer. */
+async function rawExchange(url: string, parts: string[], pauseMs = 0) {
+  const { port } = new URL(url);
+  const socket = connect(Number(port), '127.0.0.1');
+  const chunks: Buffer[] = [];
+  const closed = new Promise<void>((resolve) => {
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('close', () => resolve());
+    socket.on('error', () => resolve());
+  });
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  for (const [index, part] of parts.entries()) {
+    if (index > 0 && pauseMs > 0) await sleep(pauseMs);
+    if (!socket.destroyed) socket.write(part);
+  }
+  await closed;
+  const text = Buffer.concat(chunks).toString('utf8');
+  const [head = '', body = ''] = text.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers = Object.fromEntries(
+    lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+  );
+  return { status: Number(statusLine.split(' ')[1]), statusLine, headers, body };
+}
+
+describe("what Node's HTTP parser refuses before any route (real sockets)", () => {
+  let service: TestService;
+  const log = recordingLogger('info');
+  beforeAll(async () => {
+    service = await startTestService('pglite', { logger: log.logger, env: { HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '2000' } });
+  });
+  afterAll(() => service?.close());
+
+  function expectOurShape(answer: Awaited<ReturnType<typeof rawExchange>>, status: number, detail: RegExp) {
+    expect(answer.status, answer.statusLine).toBe(status);
+    expect(answer.headers['content-type']).toBe('application/json');
+    expect(answer.headers['cache-control']).toBe('no-store');
+    expect(answer.headers.connection).toBe('close');
+    expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(answer.headers[name], name).toBe(value);
+    const body = JSON.parse(answer.body) as Record<string, unknown>;
+    expect(Object.keys(body)).toEqual(['detail']);
+    expect(body.detail).toMatch(detail);
+    expect(Number(answer.headers['content-length'])).toBe(Buffer.byteLength(answer.body));
+    // One request line in the log under the same id.
+    expect(log.lines.filter((line) => line.requestId === answer.headers['x-request-id'])).toEqual([
+      expect.objectContaining({ msg: 'request', status }),
+    ]);
+  }
+
+  it.each([
+    ['a 30 KB header', `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Padding: ${'a'.repeat(30_000)}\r\n\r\n`],
+    ['a 60 KB slug', `GET /api/v1/graphs/${'s'.repeat(60_000)}/migrations HTTP/1.1\r\nHost: localhost\r\n\r\n`],
+  ])('answers %s with 431 in our shape, with our headers', async (_name, request) => {
+    expectOurShape(await rawExchange(service.url, [request]), 431, /^Request header fields too large: .* under 16384 bytes/);
+  });
+
+  it('answers headers sent too slowly with 408 in our shape, naming the time allowed', async () => {
+    const answer = await rawExchange(service.url, ['GET /healthz HTTP/1.1\r\n', 'Host: localhost\r\n'], 1_500);
+    expectOurShape(answer, 408, /^Request timeout: the headers must arrive within 1000 ms and the whole request within 2000 ms/);
+  });
+
+  it('answers a body sent too slowly with 408 in our shape', async () => {
+    const head = 'POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n';
+    const answer = await rawExchange(service.url, [head, '{"query"'], 2_500);
+    expectOurShape(answer, 408, /^Request timeout/);
+  });
+
+  it('answers bytes that are not HTTP with 400 in our shape', async () => {
+    expectOurShape(await rawExchange(service.url, ['HELLO THERE\r\n\r\n']), 400, /^Malformed HTTP request/);
+  });
+
+  it('keeps serving afterwards', async () => {
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
   });
 });
 

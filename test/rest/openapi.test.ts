@@ -119,8 +119,8 @@ describe('the OpenAPI document', () => {
     expect(OPENAPI_DOCUMENT.paths['/readyz']!.get.security).toEqual([]);
   });
 
-  it('documents 200, 304, 401, 403, 404, 422, 500 and 503', () => {
-    expect(Object.keys(operation.responses)).toEqual(['200', '304', '401', '403', '404', '422', '500', '503']);
+  it('documents 200, 304, 401, 403, 404, 408, 422, 431, 500 and 503', () => {
+    expect(Object.keys(operation.responses)).toEqual(['200', '304', '401', '403', '404', '408', '422', '431', '500', '503']);
   });
 
   it('lists every item key as required, in the contract\'s order, nullable ones as [type, "null"], timestamps as date-time', () => {
@@ -172,6 +172,14 @@ describe.each(DATABASE_KINDS)('real answers against the OpenAPI document, on %s'
     expect(answer.status).toBe(status);
     expect(validator.response(path, answer)).toEqual([]);
   };
+
+  it('documents the 431 the HTTP layer answers for a request head over 16 KiB (a ~60 KB slug)', async () => {
+    const response = await fetch(`${service.url}/api/v1/graphs/${'s'.repeat(60_000)}/migrations`, {
+      headers: { authorization: `Bearer ${memberToken}` },
+    });
+    const text = await response.text();
+    expectValid(MIGRATIONS_PATH, { status: response.status, headers: response.headers, text, body: JSON.parse(text) }, 431);
+  });
 
   it('serves the document at /openapi.json as JSON', async () => {
     const answer = await get(service.url, '/openapi.json');

@@ -1,4 +1,4 @@
-import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind, print } from 'graphql';
 import { DateTimeResolver, UUIDResolver } from 'graphql-scalars';
 import { parseTimestamp } from '../../data/historyFilter.js';
 import { DATABASE_TIMESTAMP, wireTimestamp } from '../../data/timestamps.js';
@@ -6,6 +6,7 @@ import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { Graph } from './Graph.js';
 import { GraphMigrationRun } from './GraphMigrationRun.js';
 import { GraphMigrationRunConnection, GraphMigrationRunEdge } from './GraphMigrationRunConnection.js';
+import { resolveEntities } from './entities.js';
 import { Query } from './Query.js';
 
 // graphql-scalars' DateTime validates RFC 3339 but serializes through a JS Date, which keeps only
@@ -15,6 +16,8 @@ import { Query } from './Query.js';
 // graphql-scalars would hand resolvers a Date, losing the microseconds a filter compares: an
 // argument becomes the database's text instead (parseTimestamp), so resolvers get a string in the
 // same format as every timestamp they read.
+const NOT_A_STRING = 'a non-string value; send a string, an RFC 3339 date-time with a time zone such as 2026-04-17T21:25:43.123456Z';
+
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
   // Descriptions come from schema.graphql, as `_service { sdl }` serves them; graphql-scalars' generic
@@ -26,15 +29,15 @@ const DateTime = new GraphQLScalarType({
     return typeof value === 'string' ? value : validated;
   },
   parseValue(value) {
-    if (typeof value !== 'string') throw new TypeError(`DateTime cannot represent a non-string value: ${JSON.stringify(value)}`);
+    if (typeof value !== 'string') throw new TypeError(`Invalid DateTime ${JSON.stringify(value)}: ${NOT_A_STRING}`);
     const parsed = parseTimestamp(value);
-    if (!parsed.ok) throw new TypeError(`DateTime cannot represent ${parsed.reason}`);
+    if (!parsed.ok) throw new TypeError(`Invalid DateTime: ${parsed.reason}`);
     return parsed.timestamp;
   },
   parseLiteral(ast) {
-    if (ast.kind !== Kind.STRING) throw new GraphQLError(`DateTime cannot represent a non-string value`, { nodes: ast });
+    if (ast.kind !== Kind.STRING) throw new GraphQLError(`Invalid DateTime ${print(ast).slice(0, 64)}: ${NOT_A_STRING}`, { nodes: ast });
     const parsed = parseTimestamp(ast.value);
-    if (!parsed.ok) throw new GraphQLError(`DateTime cannot represent ${parsed.reason}`, { nodes: ast });
+    if (!parsed.ok) throw new GraphQLError(`Invalid DateTime: ${parsed.reason}`, { nodes: ast });
     return parsed.timestamp;
   },
 });
@@ -44,7 +47,8 @@ const UUID = new GraphQLScalarType({ ...UUIDResolver.toConfig(), description: un
 export const resolvers: Resolvers = {
   DateTime,
   UUID,
-  Query,
+  // Replaces @apollo/subgraph's _entities (buildSubgraphSchema adds the field; our resolvers are applied after its own).
+  Query: { ...Query, _entities: resolveEntities } as Resolvers['Query'],
   Graph,
   GraphMigrationRun,
   GraphMigrationRunConnection,
