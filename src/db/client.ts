@@ -62,6 +62,9 @@ export interface PoolStatus {
   waiting: number;
 }
 
+// A busy pool counts as answering while one of its connections came back healthy this recently.
+const BUSY_ANSWERING_WITHIN_MS = 10_000;
+
 // When the server stops answering on an open socket (a network partition, a frozen host),
 // statement_timeout never fires: the client gives up this long after it would have.
 const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
@@ -176,6 +179,8 @@ class BoundedPool extends pg.Pool {
   readonly #waiting: Waiter[] = [];
   readonly #maxWaiting: number;
   readonly #maxWaitMs: number;
+  /** When a connection last came back healthy (released without an error): the database answered then. */
+  #lastHealthy = 0;
 
   constructor(
     config: pg.PoolConfig,
@@ -186,7 +191,19 @@ class BoundedPool extends pg.Pool {
     this.#maxWaiting = bounds.maxWaiting;
     this.#maxWaitMs = bounds.maxWaitMs || (config.connectionTimeoutMillis ?? 0);
     // Every client pg-pool lends is released exactly once (with an error too): its slot passes on.
-    this.on('release', () => this.#giveBack());
+    this.on('release', (error?: Error) => {
+      if (!error) this.#lastHealthy = Date.now();
+      this.#giveBack();
+    });
+  }
+
+  /**
+   * Every connection is lent to requests and one came back healthy within `withinMs`: the database
+   * answers, it is only busy. The readiness probe then answers without a statement of its own,
+   * which would queue behind requests and be refused like them (docs/decisions/0006).
+   */
+  busyAndAnswering(withinMs: number): boolean {
+    return this.#lent >= (this.options.max ?? 10) && Date.now() - this.#lastHealthy < withinMs;
   }
 
   /** Acquisitions waiting in this queue (pg-pool's own `waitingCount` holds the few handed over a moment ago). */
@@ -358,11 +375,14 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
   // Every read the service serves goes to the replica when there is one; the primary gets transactions.
   const query: RunSql = logged((request) => readDriver.queryRaw(request));
   const primaryQuery: RunSql = readDriver === driver ? query : logged((request) => driver.queryRaw(request));
-  const answers = (run: RunSql) =>
-    run(sql`SELECT 1`).then(
-      () => true,
-      () => false,
-    );
+  // Readiness is not load: a pool busy with requests answers true without queueing a probe behind them.
+  const answers = (run: RunSql, ownPool: pg.Pool | undefined) =>
+    ownPool instanceof BoundedPool && ownPool.busyAndAnswering(BUSY_ANSWERING_WITHIN_MS)
+      ? Promise.resolve(true)
+      : run(sql`SELECT 1`).then(
+          () => true,
+          () => false,
+        );
   const transaction = async <T>(work: (sql: TransactionSql) => Promise<T>): Promise<T> => {
     const tx = await driver.startTransaction();
     // An adapter either wraps the transaction itself (PGlite) or expects its user to send the
@@ -401,9 +421,12 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
     readsFromReplica: readDriver !== driver,
     poolStatus: () => (readPool ? status(readPool) : pool ? status(pool) : undefined),
     primaryPoolStatus: () => (pool ? status(pool) : undefined),
-    ping: () => answers(query),
+    ping: () => answers(query, readPool ?? pool),
     async readiness() {
-      const [replica, primary] = await Promise.all([answers(query), readDriver === driver ? undefined : answers(primaryQuery)]);
+      const [replica, primary] = await Promise.all([
+        answers(query, readPool ?? pool),
+        readDriver === driver ? undefined : answers(primaryQuery, pool),
+      ]);
       return primary === undefined ? { ready: replica, primary: replica } : { ready: replica, primary, replica };
     },
     async close() {
