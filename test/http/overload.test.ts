@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresAvailable } from '../helpers/databases.js';
 import { addMember, insertGraph, insertManyRuns } from '../helpers/fixtures.js';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { startTestService } from '../helpers/service.js';
 
 const MEMBER = randomUUID();
 const SLUG = 'shed_graph';
