@@ -168,6 +168,12 @@ const environmentSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: integer(100, 60_000).default(2_000),
   DATABASE_STATEMENT_TIMEOUT_MS: integer(0, 600_000).default(5_000),
   DATABASE_IDLE_TIMEOUT_MS: integer(0, 3_600_000).default(10_000),
+  // Load shedding (docs/decisions/0006); 0 turns each bound off.
+  DATABASE_POOL_QUEUE_MAX: integer(0, 100_000).default(100),
+  DATABASE_POOL_QUEUE_TIMEOUT_MS: integer(0, 60_000).default(1_000),
+  OVERLOAD_MAX_IN_FLIGHT: integer(0, 1_000_000).default(100),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000).default(0),
+  OVERLOAD_MAX_HEAP_PERCENT: integer(0, 100).default(90),
   REQUEST_TIMEOUT_MS: integer(1_000, 600_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
   HEADERS_TIMEOUT_MS: integer(1_000, 600_000).default(DEFAULT_HEADERS_TIMEOUT_MS),
   MAX_BODY_BYTES: integer(1_024, 100 * 1024 * 1024).default(1024 * 1024),
@@ -205,6 +211,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
           connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
           statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
           idleTimeoutMs: env.DATABASE_IDLE_TIMEOUT_MS,
+          queue: { maxWaiting: env.DATABASE_POOL_QUEUE_MAX, maxWaitMs: env.DATABASE_POOL_QUEUE_TIMEOUT_MS },
         }
       : { kind: 'pglite' as const, dataDir: env.DATA_DIR },
     // Migrations and demo data: one connection to the primary, DATABASE_MIGRATE_URL when set (a direct
@@ -233,6 +240,12 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       clockToleranceSeconds: env.AUTH_CLOCK_TOLERANCE_SECONDS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    // Refused at once with 503 + Retry-After beyond these (src/http/overload.ts); /healthz and /readyz never are.
+    overload: {
+      maxInFlight: env.OVERLOAD_MAX_IN_FLIGHT,
+      maxEventLoopDelayMs: env.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapPercent: env.OVERLOAD_MAX_HEAP_PERCENT,
+    },
     http: {
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
       headersTimeoutMs: env.HEADERS_TIMEOUT_MS,

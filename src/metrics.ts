@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database, QueryEvent } from './db/client.js';
 import { CLIENT_ERROR_CODES } from './graphql/errors.js';
+import type { ShedReason } from './http/overload.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 /** The `route` of a request no route matched (404s) or the router refused (undecodable paths). */
@@ -72,6 +73,13 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  const shed = new Counter({
+    name: 'load_shed_total',
+    help: 'Work refused under overload, each answered 503 with Retry-After: requests at the door by reason (in_flight, event_loop, heap), and pooled-connection acquisitions the pool wait queue refused (queue_full, queue_wait)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+
   let pools: Pick<Database, 'poolStatus' | 'primaryPoolStatus'> | undefined;
   new Gauge({
     name: 'db_pool_connections',
@@ -117,6 +125,10 @@ export function createMetrics() {
     operationCompleted(name: string | null | undefined, errorCodes: readonly unknown[]): void {
       operations.inc({ operation: operationLabel(name), outcome: errorCodes.length > 0 ? 'error' : 'success' });
       for (const code of errorCodes) errors.inc({ code: typeof code === 'string' && ERROR_CODES.has(code) ? code : OTHER });
+    },
+    /** One refusal under overload (src/http/overload.ts, and DatabaseOptions.onRefused). */
+    loadShed(reason: ShedReason): void {
+      shed.inc({ reason });
     },
     /** For DatabaseOptions.onQuery: counts and times the statement, whose text is never a label. */
     statementCompleted(event: QueryEvent): void {

@@ -16,6 +16,12 @@ import { drainable } from './http/drain.js';
 import type { Logger } from './logger.js';
 import { createMetrics, serveMetrics, type MetricsServer } from './metrics.js';
 
+// Connections the kernel may hold for the server to accept (Node's default is 511, capped by
+// net.core.somaxconn): a burst beyond it is dropped and the clients' retransmissions back off for
+// seconds, so under a burst of 1,000 connections some would time out before their first request
+// was read (docs/decisions/0006). Accepted, they are answered or refused at once.
+const LISTEN_BACKLOG = 4096;
+
 export interface Service {
   url: string;
   server: Server;
@@ -107,6 +113,7 @@ export async function startService(config: Config, logger: Logger, options: Data
               onQuery(event);
             }
           : metrics.statementCompleted,
+        onRefused: metrics.loadShed,
       }
     : options;
   const database = await createDatabase(config.database, databaseOptions);
@@ -149,12 +156,18 @@ export async function startService(config: Config, logger: Logger, options: Data
       requestTimeoutMs: config.http.requestTimeoutMs,
       headersTimeoutMs: config.http.headersTimeoutMs,
       metrics,
+      overload: config.overload,
       // The page is served to whoever reaches the listener: it holds the demo token only on loopback.
       playground: config.graphql.playground ? loadPlayground({ authorization: embedToken ? `Bearer ${demoToken}` : undefined }) : undefined,
     });
     const server = app.server;
     const drainer = drainable(server);
-    await app.listen({ port: config.port, host: config.host, listenTextResolver: (address) => `listening on ${address}` });
+    await app.listen({
+      port: config.port,
+      host: config.host,
+      backlog: LISTEN_BACKLOG,
+      listenTextResolver: (address) => `listening on ${address}`,
+    });
     listening = app;
     let metricsServer: MetricsServer | undefined;
     if (metrics && config.metrics) {

@@ -131,6 +131,47 @@ describe('loadConfig', () => {
     }
   });
 
+  it('sheds load by default (in-flight, pool queue, heap) and turns each bound off at 0; the pool queue only on PostgreSQL', () => {
+    const url = 'postgresql://app:secret@db.internal:5432/graphs';
+    expect(loadConfig({})).toMatchObject({ overload: { maxInFlight: 100, maxEventLoopDelayMs: 0, maxHeapPercent: 90 } });
+    expect(loadConfig({}).database).not.toHaveProperty('queue');
+    expect(loadConfig({ DATABASE_URL: url }).database).toMatchObject({ queue: { maxWaiting: 100, maxWaitMs: 1_000 } });
+    const off = loadConfig({
+      DATABASE_URL: url,
+      DATABASE_POOL_QUEUE_MAX: '0',
+      DATABASE_POOL_QUEUE_TIMEOUT_MS: '0',
+      OVERLOAD_MAX_IN_FLIGHT: '0',
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
+      OVERLOAD_MAX_HEAP_PERCENT: '0',
+    });
+    expect(off).toMatchObject({
+      database: { queue: { maxWaiting: 0, maxWaitMs: 0 } },
+      overload: { maxInFlight: 0, maxEventLoopDelayMs: 0, maxHeapPercent: 0 },
+    });
+    expect(
+      loadConfig({ OVERLOAD_MAX_IN_FLIGHT: '500', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '2000', OVERLOAD_MAX_HEAP_PERCENT: '95' }).overload,
+    ).toEqual({ maxInFlight: 500, maxEventLoopDelayMs: 2000, maxHeapPercent: 95 });
+    // The migration connection is never shed.
+    expect(loadConfig({ DATABASE_URL: url }).maintenanceDatabase).not.toHaveProperty('queue');
+  });
+
+  it('names every bad load-shedding setting in one error', () => {
+    const error = configError({
+      DATABASE_POOL_QUEUE_MAX: '-1',
+      DATABASE_POOL_QUEUE_TIMEOUT_MS: '1.5',
+      OVERLOAD_MAX_IN_FLIGHT: 'many',
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '60001',
+      OVERLOAD_MAX_HEAP_PERCENT: '101',
+    });
+    expect(error.problems).toEqual([
+      'DATABASE_POOL_QUEUE_MAX="-1": must be a whole number',
+      'DATABASE_POOL_QUEUE_TIMEOUT_MS="1.5": must be a whole number',
+      'OVERLOAD_MAX_IN_FLIGHT="many": must be a whole number',
+      'OVERLOAD_MAX_EVENT_LOOP_DELAY_MS="60001": must be at most 60000',
+      'OVERLOAD_MAX_HEAP_PERCENT="101": must be at most 100',
+    ]);
+  });
+
   it('refuses out-of-range numbers and unknown enum values, naming each', () => {
     const error = configError({ PORT: '70000', NODE_ENV: 'staging', LOG_LEVEL: 'loud', MIGRATE_ON_START: 'yes', DATABASE_POOL_SIZE: '0' });
     expect(error.problems).toHaveLength(5);

@@ -49,8 +49,11 @@ describe.skipIf(!postgresAvailable)('mixed load on PostgreSQL', () => {
   let token: string;
 
   beforeAll(async () => {
-    // A shared 2-core machine may be slow: the queue bound is not under test here (test/db/outage.test.ts).
-    service = await startTestService('postgres', { env: { DATABASE_POOL_SIZE: String(POOL_SIZE), DATABASE_CONNECT_TIMEOUT_MS: '10000' } });
+    // A shared 2-core machine may be slow: the queue bounds are not under test here (test/db/outage.test.ts,
+    // test/http/overload.test.ts).
+    service = await startTestService('postgres', {
+      env: { DATABASE_POOL_SIZE: String(POOL_SIZE), DATABASE_CONNECT_TIMEOUT_MS: '10000', DATABASE_POOL_QUEUE_TIMEOUT_MS: '10000' },
+    });
     databaseName = new URL(service.database.url!).pathname.slice(1);
     token = await service.token(MEMBER);
     for (const slug of ['load_a', 'load_b']) {

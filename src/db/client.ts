@@ -10,6 +10,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import type { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { SqlDriverAdapter, SqlQuery } from '@prisma/driver-adapter-utils';
+import { PoolSaturatedError, type PoolRefusalReason } from './errors.js';
 import { Prisma, PrismaClient } from './generated/client.js';
 
 const { sql } = Prisma;
@@ -37,8 +38,22 @@ export type DatabaseConfig =
       statementTimeoutMs?: number;
       /** Idle connections are closed after this long; absent: pg's default (10 s). */
       idleTimeoutMs?: number;
+      /** Bounds on waiting for a connection while every one is busy (load shedding); absent: pg-pool's own queue, bounded by connectTimeoutMs only. */
+      queue?: PoolQueueBounds;
     }
   | { kind: 'pglite'; dataDir: string };
+
+/**
+ * How long a request may queue for a pooled connection while all of them are busy. Beyond either
+ * bound it is refused with a PoolSaturatedError (a 503 on both doors) instead of waiting: under
+ * overload a short queue keeps the latency of the requests served bounded (docs/decisions/0006).
+ */
+export interface PoolQueueBounds {
+  /** Acquisitions that may wait at once; the next one is refused at once (`queue_full`). 0: no bound. */
+  maxWaiting: number;
+  /** Longest wait; then refused (`queue_wait`). 0: connectTimeoutMs's bound, as without a queue. */
+  maxWaitMs: number;
+}
 
 /** Counts of the PostgreSQL pool, for tests and diagnostics (undefined on PGlite). */
 export interface PoolStatus {
@@ -46,6 +61,9 @@ export interface PoolStatus {
   idle: number;
   waiting: number;
 }
+
+// A busy pool counts as answering while one of its connections came back healthy this recently.
+const BUSY_ANSWERING_WITHIN_MS = 10_000;
 
 // When the server stops answering on an open socket (a network partition, a frozen host),
 // statement_timeout never fires: the client gives up this long after it would have.
@@ -127,6 +145,8 @@ const UNTYPED = { scalarType: 'unknown', arity: 'scalar' } as const;
 export interface DatabaseOptions {
   /** Called for every SQL statement sent, through `query`, `transaction` or `prisma` (query logging, statement counting in tests). */
   onQuery?: (event: QueryEvent) => void;
+  /** Called for every connection the pool's wait queue refuses (PoolQueueBounds): shedding metrics. */
+  onRefused?: (reason: PoolRefusalReason) => void;
 }
 
 /**
@@ -147,11 +167,132 @@ function preparedStatementName({ sql }: { sql: string }): string {
 
 type PostgresConfig = Extract<DatabaseConfig, { kind: 'postgres' }>;
 
+interface Waiter {
+  grant(): void;
+  timer?: NodeJS.Timeout;
+}
+type ConnectCallback = (error: Error | undefined, client: pg.PoolClient | undefined, done: (release?: boolean | Error) => void) => void;
+
+/**
+ * A pg Pool with a bounded wait queue of its own in front of pg-pool's (which has no length bound and
+ * only connectionTimeoutMillis, shared with opening a connection). At most `max` acquisitions are lent
+ * to pg-pool at a time; the others wait here, first come first served, until a lent one is given back
+ * (`release`, or a failed connect), and are refused once `maxWaiting` already wait or after `maxWaitMs`.
+ * pg-pool's `query` and the driver adapter's transactions both acquire through `connect`.
+ */
+class BoundedPool extends pg.Pool {
+  /** Acquisitions handed to pg-pool and not given back yet: never more than `max`. */
+  #lent = 0;
+  /** Bounded by maxWaiting; each waiter leaves when granted a slot or when its wait times out. */
+  readonly #waiting: Waiter[] = [];
+  readonly #maxWaiting: number;
+  readonly #maxWaitMs: number;
+  /** When a connection last came back healthy (released without an error): the database answered then. */
+  #lastHealthy = 0;
+
+  constructor(
+    config: pg.PoolConfig,
+    bounds: PoolQueueBounds,
+    private readonly onRefused?: (reason: PoolRefusalReason) => void,
+  ) {
+    super(config);
+    this.#maxWaiting = bounds.maxWaiting;
+    this.#maxWaitMs = bounds.maxWaitMs || (config.connectionTimeoutMillis ?? 0);
+    // Every client pg-pool lends is released exactly once (with an error too): its slot passes on.
+    this.on('release', (error?: Error) => {
+      if (!error) this.#lastHealthy = Date.now();
+      this.#giveBack();
+    });
+  }
+
+  /**
+   * Every connection is lent to requests and one came back healthy within `withinMs`: the database
+   * answers, it is only busy. The readiness probe then answers without a statement of its own,
+   * which would queue behind requests and be refused like them (docs/decisions/0006).
+   */
+  busyAndAnswering(withinMs: number): boolean {
+    return this.#lent >= (this.options.max ?? 10) && Date.now() - this.#lastHealthy < withinMs;
+  }
+
+  /** Acquisitions waiting in this queue (pg-pool's own `waitingCount` holds the few handed over a moment ago). */
+  get queued(): number {
+    return this.#waiting.length;
+  }
+
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<pg.PoolClient> | void {
+    const acquired = this.#acquire();
+    if (!callback) return acquired;
+    acquired.then(
+      (client) => callback(undefined, client, client.release),
+      (error: Error) => callback(error, undefined, () => {}),
+    );
+  }
+
+  #acquire(): Promise<pg.PoolClient> {
+    if (this.#lent < (this.options.max ?? 10) && this.#waiting.length === 0) {
+      this.#lent += 1;
+      return this.#lend();
+    }
+    if (this.#maxWaiting > 0 && this.#waiting.length >= this.#maxWaiting) {
+      return Promise.reject(
+        this.#refuse(
+          'queue_full',
+          `All ${this.options.max} pooled connections are busy and ${this.#maxWaiting} requests already wait for one (DATABASE_POOL_QUEUE_MAX)`,
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        grant: () => {
+          clearTimeout(waiter.timer);
+          resolve(this.#lend());
+        },
+      };
+      if (this.#maxWaitMs > 0) {
+        waiter.timer = setTimeout(() => {
+          this.#waiting.splice(this.#waiting.indexOf(waiter), 1);
+          reject(
+            this.#refuse('queue_wait', `No pooled connection came free within ${this.#maxWaitMs} ms (DATABASE_POOL_QUEUE_TIMEOUT_MS)`),
+          );
+        }, this.#maxWaitMs);
+        waiter.timer.unref();
+      }
+      this.#waiting.push(waiter);
+    });
+  }
+
+  /** One slot's acquisition from pg-pool; a failed one gives its slot back at once. */
+  #lend(): Promise<pg.PoolClient> {
+    return super.connect().catch((error: unknown) => {
+      this.#giveBack();
+      throw error;
+    });
+  }
+
+  /** A slot comes back: the longest waiter takes it over, or it is free. */
+  #giveBack(): void {
+    const next = this.#waiting.shift();
+    if (next) next.grant();
+    else this.#lent -= 1;
+  }
+
+  #refuse(reason: PoolRefusalReason, message: string): PoolSaturatedError {
+    this.onRefused?.(reason);
+    return new PoolSaturatedError(reason, message);
+  }
+}
+
 /** One pg pool and the driver adapter over it, for one URL. */
-function postgresAdapter(config: PostgresConfig, url: string): { pool: pg.Pool; adapter: PrismaPg } {
+function postgresAdapter(
+  config: PostgresConfig,
+  url: string,
+  onRefused?: DatabaseOptions['onRefused'],
+): { pool: pg.Pool; adapter: PrismaPg } {
   const direct = (config.pooler ?? 'none') === 'none';
   // Our own pool, so its counts can be read and it is ended exactly once, by close().
-  const pool = new pg.Pool({
+  const poolConfig: pg.PoolConfig = {
     connectionString: url,
     max: config.poolSize,
     // pg-pool applies this both to opening a connection and to waiting in its queue for a free
@@ -180,7 +321,9 @@ function postgresAdapter(config: PostgresConfig, url: string): { pool: pg.Pool; 
     // A transaction pooler refuses session settings at connect, and keeps no statement between
     // transactions: there, jit=off belongs to the role's settings (README, Running in production).
     ...(direct ? { options: '-c plan_cache_mode=force_generic_plan -c jit=off' } : {}),
-  });
+  };
+  const bounded = config.queue && (config.queue.maxWaiting > 0 || config.queue.maxWaitMs > 0);
+  const pool = bounded ? new BoundedPool(poolConfig, config.queue!, onRefused) : new pg.Pool(poolConfig);
   // An idle connection the server terminates (restart, pg_terminate_backend) emits 'error' on the
   // pool, which has already discarded it; unhandled, that would crash the process, and Prisma only
   // attaches its own listener once it first connects.
@@ -247,7 +390,11 @@ async function checkSession(run: RunSql, variable: string, config: PostgresConfi
   );
 }
 
-const status = (pool: pg.Pool): PoolStatus => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
+const status = (pool: pg.Pool): PoolStatus => ({
+  total: pool.totalCount,
+  idle: pool.idleCount,
+  waiting: pool.waitingCount + (pool instanceof BoundedPool ? pool.queued : 0),
+});
 
 export async function createDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Promise<Database> {
   const closers: (() => Promise<void>)[] = [];
@@ -256,8 +403,8 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
   let readPool: pg.Pool | undefined;
   let readAdapter: PrismaPg | undefined;
   if (config.kind === 'postgres') {
-    ({ pool, adapter } = postgresAdapter(config, config.url));
-    if (config.readUrl) ({ pool: readPool, adapter: readAdapter } = postgresAdapter(config, config.readUrl));
+    ({ pool, adapter } = postgresAdapter(config, config.url, options.onRefused));
+    if (config.readUrl) ({ pool: readPool, adapter: readAdapter } = postgresAdapter(config, config.readUrl, options.onRefused));
     for (const ownPool of [pool, readPool]) {
       if (ownPool)
         closers.push(async () => {
@@ -292,11 +439,14 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
   // Every read the service serves goes to the replica when there is one; the primary gets transactions.
   const query: RunSql = logged((request) => readDriver.queryRaw(request));
   const primaryQuery: RunSql = readDriver === driver ? query : logged((request) => driver.queryRaw(request));
-  const answers = (run: RunSql) =>
-    run(sql`SELECT 1`).then(
-      () => true,
-      () => false,
-    );
+  // Readiness is not load: a pool busy with requests answers true without queueing a probe behind them.
+  const answers = (run: RunSql, ownPool: pg.Pool | undefined) =>
+    ownPool instanceof BoundedPool && ownPool.busyAndAnswering(BUSY_ANSWERING_WITHIN_MS)
+      ? Promise.resolve(true)
+      : run(sql`SELECT 1`).then(
+          () => true,
+          () => false,
+        );
   const transaction = async <T>(work: (sql: TransactionSql) => Promise<T>): Promise<T> => {
     const tx = await driver.startTransaction();
     // An adapter either wraps the transaction itself (PGlite) or expects its user to send the
@@ -335,9 +485,12 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
     readsFromReplica: readDriver !== driver,
     poolStatus: () => (readPool ? status(readPool) : pool ? status(pool) : undefined),
     primaryPoolStatus: () => (pool ? status(pool) : undefined),
-    ping: () => answers(query),
+    ping: () => answers(query, readPool ?? pool),
     async readiness() {
-      const [replica, primary] = await Promise.all([answers(query), readDriver === driver ? undefined : answers(primaryQuery)]);
+      const [replica, primary] = await Promise.all([
+        answers(query, readPool ?? pool),
+        readDriver === driver ? undefined : answers(primaryQuery, pool),
+      ]);
       return primary === undefined ? { ready: replica, primary: replica } : { ready: replica, primary, replica };
     },
     async checkSessions() {

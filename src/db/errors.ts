@@ -86,8 +86,26 @@ type Inspectable = {
   originalError?: unknown;
 };
 
-export function isDatabaseUnavailable(error: unknown): boolean {
-  // Errors nest (GraphQLError → Prisma error → DriverAdapterError → its cause): walk the chain, bounded.
+/** Why a pooled connection was refused without asking the database (src/db/client.ts's bounded wait queue). */
+export type PoolRefusalReason = 'queue_full' | 'queue_wait';
+
+/**
+ * Every connection of the pool is busy and the request would wait too long for one: too many already
+ * wait (`queue_full`, refused at once) or none came free in time (`queue_wait`). The database is
+ * healthy, only saturated: logged and counted as shedding, answered as an unavailable database (503).
+ */
+export class PoolSaturatedError extends Error {
+  override readonly name = 'PoolSaturatedError';
+  constructor(
+    readonly reason: PoolRefusalReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Errors nest (GraphQLError → Prisma error → DriverAdapterError → its cause): the first in the chain that `matches`, bounded. */
+function findInChain<T>(error: unknown, matches: (candidate: Inspectable) => T | undefined): T | undefined {
   const seen = new Set<unknown>();
   const pending: unknown[] = [error];
   while (pending.length > 0 && seen.size < 16) {
@@ -95,10 +113,24 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (current === null || typeof current !== 'object' || seen.has(current)) continue;
     seen.add(current);
     const candidate = current as Inspectable;
-    if (describesUnavailable(candidate)) return true;
+    const found = matches(candidate);
+    if (found !== undefined) return found;
     pending.push(candidate.cause, candidate.meta?.driverAdapterError, candidate.originalError);
   }
-  return false;
+  return undefined;
+}
+
+/** The reason when `error` is (or wraps) a refusal of the pool's wait queue, else undefined. */
+export function poolRefusal(error: unknown): PoolRefusalReason | undefined {
+  return findInChain(error, (candidate) => (candidate instanceof PoolSaturatedError ? candidate.reason : undefined));
+}
+
+/** True for an unavailable database, and for a saturated pool's refusal (the same answer on the wire: 503). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return (
+    findInChain(error, (candidate) => (candidate instanceof PoolSaturatedError || describesUnavailable(candidate) ? true : undefined)) ??
+    false
+  );
 }
 
 function describesUnavailable(error: Inspectable): boolean {

@@ -92,6 +92,11 @@ export function databaseUnavailable(): GraphQLError {
   return new GraphQLError('Database unavailable: try again shortly', { extensions: { code: SERVICE_UNAVAILABLE } });
 }
 
+/** The instance is overloaded and refused the request before reading it (src/http/overload.ts): retry later. */
+export function serviceOverloaded(): GraphQLError {
+  return new GraphQLError('Service overloaded: try again shortly', { extensions: { code: SERVICE_UNAVAILABLE } });
+}
+
 /** Codes that describe the client's request and may be shown as they are; anything else is masked. */
 export const CLIENT_ERROR_CODES = new Set([
   'UNAUTHENTICATED',

@@ -6,7 +6,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { getOperationAST, GraphQLError, Kind, parse, type GraphQLFormattedError } from 'graphql';
 import { HISTORY_LIMIT } from '../data/migrationRuns.js';
-import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/errors.js';
+import { isDatabaseUnavailable, poolRefusal, RETRY_AFTER_SECONDS } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Context } from './context.js';
@@ -35,7 +35,10 @@ const logInternalErrors: ApolloServerPlugin<Context> = {
     return {
       async didEncounterErrors({ errors, contextValue }) {
         for (const error of errors) {
-          if (isDatabaseUnavailable(error)) {
+          const refused = poolRefusal(error);
+          // A saturated pool is load shed (counted by reason in the metrics), not a fault: no stack.
+          if (refused) contextValue.logger.info({ reason: refused, path: error.path }, 'request shed: every pooled connection busy');
+          else if (isDatabaseUnavailable(error)) {
             contextValue.logger.warn({ err: error.originalError ?? error, path: error.path }, 'database unavailable');
           } else if (!CLIENT_ERROR_CODES.has(String(error.extensions?.code))) {
             contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'GraphQL execution failed');

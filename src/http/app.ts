@@ -9,13 +9,14 @@ import cors from '@fastify/cors';
 import proxyAddr from '@fastify/proxy-addr';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Database } from '../db/client.js';
-import { isDatabaseUnavailable, RETRY_AFTER_SECONDS } from '../db/errors.js';
+import { isDatabaseUnavailable, poolRefusal, RETRY_AFTER_SECONDS } from '../db/errors.js';
 import type { Context, CreateContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { ERROR_DETAIL } from '../rest/migrations.js';
 import { MIGRATIONS_PATH, restRoutes } from '../rest/routes.js';
 import { graphqlRoutes } from './graphql.js';
+import { admission, pressureShedding, type OverloadLimits } from './overload.js';
 import type { Playground } from './playground.js';
 import { detail, getRoute, sendJson } from './reply.js';
 
@@ -40,7 +41,9 @@ export interface AppDependencies {
   requestTimeoutMs?: number;
   headersTimeoutMs?: number;
   /** Request counters and durations (METRICS_PORT); absent: none. */
-  metrics?: Pick<Metrics, 'requestCompleted'>;
+  metrics?: Pick<Metrics, 'requestCompleted' | 'loadShed'>;
+  /** Load shedding bounds (src/http/overload.ts); absent: none. */
+  overload?: OverloadLimits;
 }
 
 // Every answer is JSON for programs, never a page to render or frame: browsers are told so.
@@ -158,9 +161,16 @@ export async function createApp({
   requestTimeoutMs = 30_000,
   headersTimeoutMs = 10_000,
   metrics,
+  overload,
 }: AppDependencies) {
   const trustedProxy = trustFunction(trustProxy);
   const requestLog = new RequestLog(metrics);
+  const shedding = { logger: logger as FastifyBaseLogger, onShed: metrics?.loadShed };
+  // The in-flight bound answers before Fastify does (src/http/overload.ts): with the headers every answer carries.
+  const admit = admission(overload?.maxInFlight ?? 0, {
+    ...shedding,
+    headers: (request) => ({ 'x-request-id': requestId(request), ...SECURITY_HEADERS }),
+  });
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: requestLog,
@@ -181,7 +191,7 @@ export async function createApp({
           // Node checks both timeouts on this interval (30 s by default, which would blur them).
           connectionsCheckingInterval: 1_000,
         },
-        handler,
+        admit(handler),
       ),
     // A path whose percent-encoding does not decode: the history route takes any text as its slug
     // (unknown, so 401 or 404 as for any other); every other path is not found.
@@ -214,8 +224,11 @@ export async function createApp({
       return sendJson(reply, detail(status, message));
     }
     const unavailable = isDatabaseUnavailable(error);
+    const refused = poolRefusal(error);
     // The detail (SQL, driver messages, stack) goes to the log under the request id, never to the client.
-    if (unavailable) request.log.warn({ err: error }, 'database unavailable');
+    // A saturated pool is load shed (counted by reason in the metrics), not a fault: no stack.
+    if (refused) request.log.info({ reason: refused }, 'request shed: every pooled connection busy');
+    else if (unavailable) request.log.warn({ err: error }, 'database unavailable');
     else request.log.error({ err: error }, 'request failed');
     if (reply.sent || reply.raw.headersSent) {
       reply.raw.destroy();
@@ -237,6 +250,8 @@ export async function createApp({
       maxAge: 600,
     });
   }
+  // After the headers every answer carries (CORS's too, so browsers can read a 503), before any work.
+  if (overload) await pressureShedding(app, overload, shedding);
 
   getRoute(app, '/healthz', (_request, reply) => sendJson(reply, { status: 200, body: { status: 'ok' } }));
   getRoute(app, '/readyz', async (_request, reply) => {

@@ -3,6 +3,7 @@
 // that enforces them; test/rest/openapi.test.ts validates real responses against it.
 import { HISTORY_LIMIT } from '../data/migrationRuns.js';
 import { decodeCursor, encodeCursor } from '../data/cursor.js';
+import { OVERLOADED_DETAIL } from '../http/overload.js';
 import { ERROR_DETAIL } from './migrations.js';
 import { HISTORY_FILTER_LIMITS } from '../data/historyFilter.js';
 
@@ -317,7 +318,8 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
             content: json(schemaRef('InternalError'), { detail: ERROR_DETAIL.internal }),
           },
           '503': {
-            description: 'The database is unreachable, restarting or saturated: retry after `Retry-After` seconds.',
+            description:
+              'The database is unreachable, restarting or saturated, or the instance is overloaded and refused the request before reading it: retry after `Retry-After` seconds.',
             headers: {
               'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'string', pattern: '^[0-9]+$' } },
             },
@@ -403,7 +405,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
       // Their texts carry the limits in force (src/http/app.ts): a pattern, not an enum.
       RequestTimeoutError: detailPattern('RequestTimeoutError', '^Request timeout: '),
       HeadersTooLargeError: detailPattern('HeadersTooLargeError', '^Request header fields too large: '),
-      UnavailableError: detailBody('UnavailableError', [ERROR_DETAIL.databaseUnavailable]),
+      UnavailableError: detailBody('UnavailableError', [ERROR_DETAIL.databaseUnavailable, OVERLOADED_DETAIL]),
       HTTPValidationError: {
         title: 'HTTPValidationError',
         type: 'object',
