@@ -76,7 +76,7 @@ describe('distinct operations against a small heap', { timeout: 600_000 }, () =>
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     child.once('exit', (code, signal) => (exited = signal ?? `exit code ${code}`));
-    for (const deadline = Date.now() + 90_000; ;) {
+    for (const deadline = Date.now() + 180_000; ;) {
       if (exited) throw new Error(`the service exited at start (${exited}):\n${output}`);
       if (
         await fetch(`${url}/readyz`).then(
@@ -85,7 +85,7 @@ describe('distinct operations against a small heap', { timeout: 600_000 }, () =>
         )
       )
         break;
-      if (Date.now() > deadline) throw new Error(`the service did not become ready within 90 s:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`the service did not become ready within 180 s:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   });
