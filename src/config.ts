@@ -186,6 +186,7 @@ const environmentSchema = z.object({
   GRAPHQL_MAX_COST: integer(1, 100_000_000).default(10_000),
   GRAPHQL_MAX_QUERY_BYTES: integer(64, 10 * 1024 * 1024).default(16 * 1024),
   GRAPHQL_INTROSPECTION: booleanFlag.optional(),
+  GRAPHQL_OPERATION_CACHE_MB: integer(0, 4_096).default(32),
   PLAYGROUND_ENABLED: booleanFlag.optional(),
 });
 
@@ -262,6 +263,8 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       introspection: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',
       // The browser IDE at GET /graphql: for people exploring; off in production unless asked for.
       playground: env.PLAYGROUND_ENABLED ?? env.NODE_ENV !== 'production',
+      // Parsed documents and compiled operations kept across requests, least recently used evicted (decision 0005).
+      operationCacheBytes: env.GRAPHQL_OPERATION_CACHE_MB * 1024 * 1024,
       limits: {
         maxDepth: env.GRAPHQL_MAX_DEPTH,
         maxAliases: env.GRAPHQL_MAX_ALIASES,

@@ -129,6 +129,7 @@ export async function startService(config: Config, logger: Logger, options: Data
     const graphql = createGraphQLServer({
       introspection: config.graphql.introspection,
       limits: config.graphql.limits,
+      operationCacheBytes: config.graphql.operationCacheBytes,
       logger: logger.child({ component: 'apollo' }),
       metrics,
     });

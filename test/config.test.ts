@@ -114,6 +114,12 @@ describe('loadConfig', () => {
     ).toMatchObject({ port: 0, host: '127.0.0.1', migrateOnStart: false, seedOnFirstStart: false, shutdownTimeoutMs: 250 });
   });
 
+  it('bounds the operation cache at 32 MiB unless GRAPHQL_OPERATION_CACHE_MB says otherwise (0: none)', () => {
+    expect(loadConfig({}).graphql.operationCacheBytes).toBe(32 * 1024 * 1024);
+    expect(loadConfig({ GRAPHQL_OPERATION_CACHE_MB: '0' }).graphql.operationCacheBytes).toBe(0);
+    expect(configError({ GRAPHQL_OPERATION_CACHE_MB: '-1' }).message).toContain('GRAPHQL_OPERATION_CACHE_MB');
+  });
+
   it('names a malformed DATABASE_URL and a non-numeric PORT in one error, without echoing the URL', () => {
     const password = 'hunter2-do-not-log';
     const error = configError({ DATABASE_URL: `postgresql://admin:${password}@/`, PORT: 'abc' });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const LONGEST_FIRST = [
+  'test/memory.test.ts',
   'test/rest/fuzz.test.ts',
   'test/main.test.ts',
   'test/graphql/pagination.test.ts',

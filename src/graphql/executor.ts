@@ -6,8 +6,10 @@
 // It plugs into Apollo Server through its gateway interface, the one place Apollo accepts another
 // executor; parsing, validation, limits, plugins and error formatting stay Apollo's.
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { execute, GraphQLError, printSchema, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import { execute, GraphQLError, printSchema, type GraphQLSchema } from 'graphql';
+import { compileQuery, isCompiledQuery } from 'graphql-jit';
+import type { Context } from './context.js';
+import type { OperationCache } from './operationCache.js';
 
 /**
  * An operation is compiled the second time its document is executed: a client that sends one
@@ -16,37 +18,37 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
  */
 const COMPILE_ON_EXECUTION = 2;
 
-interface DocumentEntry {
-  executions: number;
-  compiled: Map<string | null, CompiledQuery>;
-}
-
 /**
  * Apollo Server's gateway interface around a fixed subgraph schema, whose executor runs compiled
- * operations. Apollo keeps parsed and validated documents in its LRU document store and hands the
- * same DocumentNode for the same query text, so compiled operations are kept by document and go
- * when Apollo evicts it.
+ * operations. Documents and what is compiled from them are kept in `operations` (Apollo's
+ * `documentStore` too), an LRU bounded by estimated bytes: a compiled operation is evicted with its
+ * document. Only an authenticated viewer's executions are kept: an anonymous client (a gateway
+ * fetching `_service`, introspection, or anyone without a token, whose reads other than those are
+ * UNAUTHENTICATED errors) gets its operations parsed, validated and interpreted, and nothing of
+ * them stays, so it cannot fill the cache or evict what members use (docs/decisions/0005).
  */
-export function jitExecution(schema: GraphQLSchema): GatewayInterface {
-  const documents = new WeakMap<DocumentNode, DocumentEntry>();
-
+export function jitExecution(schema: GraphQLSchema, operations: OperationCache): GatewayInterface {
   const executor: GatewayExecutor = async (request) => {
-    const { document, operationName, context } = request;
+    const { document, operationName, queryHash, source } = request;
+    const context = request.context as Context;
     const variables = request.request.variables ?? {};
+    const interpret = () => execute({ schema, document, operationName, contextValue: context, variableValues: variables });
+    if (context.viewer.kind !== 'user') return interpret();
+
+    const entry = operations.remember(queryHash, document, source.length);
     // A gateway asking for a federated trace (ftv1) gets graphql-js, whose every resolver call the
     // tracing plugin observes; compiled code skips the calls to default resolvers.
-    const interpret = () => execute({ schema, document, operationName, contextValue: context, variableValues: variables });
     if (request.metrics.captureTraces) return interpret();
-
-    let entry = documents.get(document);
-    if (!entry) documents.set(document, (entry = { executions: 0, compiled: new Map() }));
     entry.executions += 1;
     let compiled = entry.compiled.get(operationName);
     if (!compiled && entry.executions >= COMPILE_ON_EXECUTION) {
-      const result = compileQuery(schema, document, operationName ?? undefined);
+      const result = compileQuery(schema, entry.document, operationName ?? undefined);
       // Apollo has validated the document, so compiling fails only on what graphql-js would
       // report too (an unknown operation name, bad variables): graphql-js answers those.
-      if (isCompiledQuery(result)) entry.compiled.set(operationName, (compiled = result));
+      if (isCompiledQuery(result)) {
+        entry.compiled.set(operationName, (compiled = result));
+        operations.compiled(queryHash, entry);
+      }
     }
     if (!compiled) return interpret();
     const result = await compiled.query(undefined, context, variables);

@@ -21,6 +21,7 @@ import {
 } from './errors.js';
 import { costLimitPlugin, limitValidationRules, OperationLimitError, type GraphQLLimits } from './limits.js';
 import { jitExecution } from './executor.js';
+import { createOperationCache } from './operationCache.js';
 import { resolvers } from './resolvers/index.js';
 
 export const SCHEMA_FILE = new URL('../../schema.graphql', import.meta.url);
@@ -157,14 +158,20 @@ export function formatError(formatted: GraphQLFormattedError, error?: unknown): 
 export function createGraphQLServer(options: {
   introspection: boolean;
   limits: GraphQLLimits;
+  /** Estimated bytes of documents and compiled operations kept across requests (GRAPHQL_OPERATION_CACHE_MB). */
+  operationCacheBytes: number;
   logger: Logger;
   /** Operation and error counters (METRICS_PORT); absent: none. */
   metrics?: Pick<Metrics, 'operationCompleted'>;
 }): ApolloServer<Context> {
   const schema = createSubgraphSchema();
+  // Everything kept because of a query's text, bounded by bytes (docs/decisions/0005).
+  const operations = createOperationCache(options.operationCacheBytes);
   return new ApolloServer<Context>({
     logger: options.logger,
-    gateway: jitExecution(schema),
+    gateway: jitExecution(schema, operations),
+    documentStore: operations.documentStore,
+    persistedQueries: { cache: operations.persistedQueries },
     introspection: options.introspection,
     validationRules: limitValidationRules(options.limits),
     // Gateways and routers send one operation per request; an array body is refused (BAD_REQUEST).
