@@ -22,6 +22,7 @@ import { signAccessToken } from '../src/auth/viewer.js';
 import { createDatabase } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
 import { freePort } from '../test/helpers/net.js';
+import { waitUntilReady } from './ready.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const ROUNDS = Number(process.env.OVERLOAD_ROUNDS ?? 2);
@@ -87,17 +88,7 @@ async function startSide(side: Side): Promise<void> {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   side.url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (side.child.exitCode !== null) throw new Error(`${side.name} exited with ${side.child.exitCode}`);
-    const ready = await fetch(`${side.url}/readyz`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) return;
-    if (Date.now() > deadline) throw new Error(`${side.name} did not become ready`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await waitUntilReady(side.name, side.child, side.url);
 }
 
 interface Run {
