@@ -12,7 +12,7 @@
 // OVERLOAD_CONNECTIONS (1000), OVERLOAD_SIDES (comma-separated, default all four), OVERLOAD_EXTRA
 // (more sides: 'name:VAR=value,VAR=value;…', then named in OVERLOAD_SIDES).
 // Writes bench/results/overload-latest.json.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,8 +21,7 @@ import pg from 'pg';
 import { signAccessToken } from '../src/auth/viewer.js';
 import { createDatabase } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
-import { freePort } from '../test/helpers/net.js';
-import { waitUntilReady } from './ready.js';
+import { startSide, type Side } from './instances.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const ROUNDS = Number(process.env.OVERLOAD_ROUNDS ?? 2);
@@ -61,34 +60,6 @@ async function admin(sql: string, database = ADMIN_URL) {
   } finally {
     await client.end();
   }
-}
-
-interface Side {
-  name: string;
-  env: Record<string, string>;
-  child?: ChildProcess;
-  url?: string;
-}
-
-async function startSide(side: Side): Promise<void> {
-  const port = await freePort();
-  side.child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      APOLLO_TELEMETRY_DISABLED: 'true',
-      NODE_ENV: 'production',
-      AUTH_JWT_SECRET: SECRET,
-      DATABASE_URL: benchUrl,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      ...side.env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  side.url = `http://127.0.0.1:${port}`;
-  await waitUntilReady(side.name, side.child, side.url);
 }
 
 interface Run {
@@ -223,7 +194,7 @@ async function main() {
         code === 0 ? resolve() : reject(new Error(`build failed (${code})`)),
       ),
     );
-    for (const side of sides) await startSide(side);
+    for (const side of sides) await startSide(side, { AUTH_JWT_SECRET: SECRET, DATABASE_URL: benchUrl });
     const token = await signAccessToken(SECRET, { sub: USER_ID, expiresIn: '2h' });
     const slug = () => `graph_${String(1 + Math.floor(Math.random() * GRAPHS)).padStart(4, '0')}`;
     const authorization = `Bearer ${token}`;

@@ -14,7 +14,7 @@
 // direct run of the same round, which cancels drift between rounds. Knobs: SCALEOUT_DURATION (s per run, 4),
 // SCALEOUT_ROUNDS (4), SCALEOUT_CONNECTIONS (10), SCALEOUT_POOL (10, the service's pool and PgBouncer's).
 // Prints a table and writes bench/results/scaleout-latest.json.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,8 +23,7 @@ import autocannon from 'autocannon';
 import { signAccessToken } from '../src/auth/viewer.js';
 import { createDatabase } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
-import { freePort } from '../test/helpers/net.js';
-import { waitUntilReady } from './ready.js';
+import { startSide, type Side } from './instances.js';
 import { startPgBouncer, type PgBouncer } from '../test/helpers/pgbouncer.js';
 import { handToServerUser, run } from '../test/helpers/processes.js';
 import { POSTGRES_BIN, startReplicatedPair, type ReplicatedPair } from '../test/helpers/replica.js';
@@ -40,34 +39,6 @@ const USER_ID = '11111111-2222-4333-8444-555555555555';
 const root = new URL('..', import.meta.url).pathname;
 
 const log = (message: string) => console.error(`[scaleout ${new Date().toISOString().slice(11, 19)}] ${message}`);
-
-interface Side {
-  name: string;
-  env: Record<string, string>;
-  child?: ChildProcess;
-  url?: string;
-}
-
-async function startSide(side: Side): Promise<void> {
-  const port = await freePort();
-  side.child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
-      APOLLO_TELEMETRY_DISABLED: 'true',
-      NODE_ENV: 'production',
-      AUTH_JWT_SECRET: SECRET,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      DATABASE_POOL_SIZE: String(POOL),
-      ...side.env,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  side.url = `http://127.0.0.1:${port}`;
-  await waitUntilReady(side.name, side.child, side.url);
-}
 
 interface Measurement {
   rps: number;
@@ -219,7 +190,7 @@ async function main() {
       { name: 'replica', env: { DATABASE_URL: primaryUrl, DATABASE_READ_URL: pair.replica.url(DATABASE) } },
       { name: 'unnamed', env: { DATABASE_URL: primaryUrl, DATABASE_POOLER: 'transaction' } },
     );
-    for (const side of sides) await startSide(side);
+    for (const side of sides) await startSide(side, { AUTH_JWT_SECRET: SECRET, DATABASE_POOL_SIZE: String(POOL) }, 'inherit');
     const token = await signAccessToken(SECRET, { sub: USER_ID, expiresIn: '2h' });
 
     // Every side must give the same answer before anything is timed.

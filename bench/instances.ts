@@ -1,0 +1,52 @@
+// What the benchmarks share when they start production instances of the service (`node dist/main.js`).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from '../test/helpers/net.js';
+
+const root = new URL('..', import.meta.url).pathname;
+
+/** One instance of the benchmark: its settings, and once started its process and URL. */
+export interface Side {
+  name: string;
+  env: Record<string, string>;
+  child?: ChildProcess;
+  url?: string;
+}
+
+/**
+ * Starts `side` on a free loopback port in production mode with `env` and then the side's own
+ * settings, and waits until it is ready. The instance's stdout is dropped unless `stdout` is set.
+ */
+export async function startSide(side: Side, env: Record<string, string>, stdout: 'ignore' | 'inherit' = 'ignore'): Promise<void> {
+  const port = await freePort();
+  side.child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      APOLLO_TELEMETRY_DISABLED: 'true',
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      ...env,
+      ...side.env,
+    },
+    stdio: ['ignore', stdout, 'inherit'],
+  });
+  side.url = `http://127.0.0.1:${port}`;
+  await waitUntilReady(side.name, side.child, side.url);
+}
+
+/** Waits until the instance at `url` answers /readyz with 200; throws if it exits first or takes a minute. */
+async function waitUntilReady(name: string, child: ChildProcess, url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    const ready = await fetch(`${url}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) return;
+    if (Date.now() > deadline) throw new Error(`${name} did not become ready`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
