@@ -174,6 +174,8 @@ const environmentSchema = z.object({
   OVERLOAD_MAX_IN_FLIGHT: integer(0, 1_000_000).default(100),
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000).default(0),
   OVERLOAD_MAX_HEAP_PERCENT: integer(0, 100).default(90),
+  // Handles accepting connections on the listening socket (src/http/acceptors.ts, docs/decisions/0007).
+  HTTP_ACCEPT_HANDLES: integer(1, 256).default(32),
   REQUEST_TIMEOUT_MS: integer(1_000, 600_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
   HEADERS_TIMEOUT_MS: integer(1_000, 600_000).default(DEFAULT_HEADERS_TIMEOUT_MS),
   MAX_BODY_BYTES: integer(1_024, 100 * 1024 * 1024).default(1024 * 1024),
@@ -248,6 +250,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       maxHeapPercent: env.OVERLOAD_MAX_HEAP_PERCENT,
     },
     http: {
+      acceptHandles: env.HTTP_ACCEPT_HANDLES,
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
       headersTimeoutMs: env.HEADERS_TIMEOUT_MS,
       maxBodyBytes: env.MAX_BODY_BYTES,

@@ -1,7 +1,7 @@
 // Config → database → migrate (→ demo data) → GraphQL → HTTP listen. main.ts runs it for the
 // process; tests run the very same function on a port of their own.
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { loadOrCreateDevelopmentSecret } from './auth/developmentSecret.js';
 import { createAuthenticator, signAccessToken } from './auth/viewer.js';
 import { isLoopbackHost, type Config } from './config.js';
@@ -10,6 +10,7 @@ import { applyMigrations } from './db/migrate.js';
 import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, seedDemoData } from './db/seed.js';
 import { contextFactory } from './graphql/context.js';
 import { createGraphQLServer } from './graphql/server.js';
+import { addAcceptors } from './http/acceptors.js';
 import { createApp } from './http/app.js';
 import { loadPlayground } from './http/playground.js';
 import { drainable } from './http/drain.js';
@@ -119,6 +120,7 @@ export async function startService(config: Config, logger: Logger, options: Data
   const database = await createDatabase(config.database, databaseOptions);
   metrics?.observePools(database);
   let listening: { close(): Promise<void> } | undefined;
+  let acceptors: NetServer[] = [];
   try {
     await checkServingSessions(logger, database);
     await prepareDatabase(config, logger, database, databaseOptions);
@@ -170,6 +172,7 @@ export async function startService(config: Config, logger: Logger, options: Data
       listenTextResolver: (address) => `listening on ${address}`,
     });
     listening = app;
+    acceptors = await addAcceptors(server, config.http.acceptHandles, LISTEN_BACKLOG, logger);
     let metricsServer: MetricsServer | undefined;
     if (metrics && config.metrics) {
       metricsServer = await serveMetrics(metrics.registry, config.metrics);
@@ -189,7 +192,7 @@ export async function startService(config: Config, logger: Logger, options: Data
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
-        await drainer.drain(config.shutdownTimeoutMs);
+        await drainer.drain(config.shutdownTimeoutMs, acceptors);
         await app.close();
         // Scrapes go on during the drain; the listener closes with the rest.
         await metricsServer?.close();
@@ -200,6 +203,7 @@ export async function startService(config: Config, logger: Logger, options: Data
     return { url, server, metricsUrl: metricsServer?.url, database, developmentAuth: developmentSecret !== undefined, demoCurl, close };
   } catch (error) {
     // A metrics port already taken fails the start, after the public listener opened.
+    for (const acceptor of acceptors) acceptor.close();
     await listening?.close();
     await database.close();
     throw error;

@@ -17,8 +17,11 @@ interface ConnectionState {
 }
 
 export interface Drainer {
-  /** Resolves once every connection has ended, or after `timeoutMs`, when the rest are destroyed. */
-  drain(timeoutMs: number): Promise<void>;
+  /**
+   * Resolves once every connection has ended, or after `timeoutMs`, when the rest are destroyed.
+   * `acceptors`: other listening handles whose connections are the server's (src/http/acceptors.ts).
+   */
+  drain(timeoutMs: number, acceptors?: readonly NetServer[]): Promise<void>;
 }
 
 export function drainable(server: Server): Drainer {
@@ -54,9 +57,10 @@ export function drainable(server: Server): Drainer {
   });
 
   return {
-    async drain(timeoutMs) {
+    async drain(timeoutMs, acceptors = []) {
       draining = true;
-      const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+      const closing = (listener: NetServer) => new Promise<void>((resolve) => NetServer.prototype.close.call(listener, () => resolve()));
+      const closed = Promise.all([server, ...acceptors].map(closing));
       for (const [socket, state] of connections) closeIfStillIdle(socket, state);
       const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
       await closed;

@@ -1,0 +1,100 @@
+// Extra accepting handles (src/http/acceptors.ts, docs/decisions/0007), over real sockets: connections
+// that arrive while the event loop is busy are accepted in one turn, up to one per handle, where a
+// single handle takes one per turn; every connection is the server's; closing stops them all.
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { addAcceptors } from '../../src/http/acceptors.js';
+import { drainable } from '../../src/http/drain.js';
+import { createLogger } from '../../src/logger.js';
+
+const logger = createLogger('silent');
+const opened: Socket[] = [];
+const servers: Server[] = [];
+
+afterEach(() => {
+  for (const socket of opened.splice(0)) socket.destroy();
+  for (const server of servers.splice(0)) server.closeAllConnections();
+});
+
+async function listening(handles: number) {
+  const server = createServer((_request, response) => response.end('served'));
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
+  const acceptors = await addAcceptors(server, handles, 511, logger);
+  return { server, acceptors, port: (server.address() as AddressInfo).port };
+}
+
+/**
+ * Opens `count` connections and keeps the event loop busy for 200 ms (their handshakes complete in
+ * the kernel meanwhile), then counts the connections the server accepted in the next turn.
+ */
+async function acceptedInOneTurn(server: Server, port: number, count: number): Promise<number> {
+  let accepted = 0;
+  server.on('connection', () => (accepted += 1));
+  return new Promise((resolve) =>
+    setTimeout(() => {
+      // net.connect issues its connect(2) on the next tick; this tick, queued after theirs, blocks.
+      for (let i = 0; i < count; i++) opened.push(connect(port, '127.0.0.1'));
+      process.nextTick(() => {
+        const until = Date.now() + 200;
+        while (Date.now() < until);
+        // Runs after the poll phase of this very turn, which accepts from what the kernel holds.
+        setImmediate(() => resolve(accepted));
+      });
+    }),
+  );
+}
+
+/** One request on a connection already open; resolves with the whole answer. */
+function rawGet(socket: Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.once('end', () => resolve(answer));
+    socket.once('error', reject);
+    socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+  });
+}
+
+async function get(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } });
+  return response.text();
+}
+
+describe('accepting handles', () => {
+  it('accepts one connection per turn with the one handle Node gives a server', async () => {
+    const { server, acceptors, port } = await listening(1);
+    expect(acceptors).toHaveLength(0);
+    expect(await acceptedInOneTurn(server, port, 8)).toBe(1);
+  });
+
+  it('accepts up to one connection per handle in one turn with extra handles', async () => {
+    const { server, acceptors, port } = await listening(8);
+    expect(acceptors).toHaveLength(7);
+    expect(await acceptedInOneTurn(server, port, 8)).toBe(8);
+  });
+
+  it("serves the connections the extra handles accept as the server's own", async () => {
+    const { server, acceptors, port } = await listening(4);
+    let byExtras = 0;
+    for (const acceptor of acceptors) acceptor.on('connection', () => (byExtras += 1));
+    expect(await acceptedInOneTurn(server, port, 8)).toBe(4);
+    expect(byExtras).toBe(3);
+    const answers = await Promise.all(opened.map(rawGet));
+    expect(answers.every((answer) => answer.startsWith('HTTP/1.1 200 OK') && answer.endsWith('served'))).toBe(true);
+  });
+
+  it('closes every handle on drain: the port refuses new connections afterwards', async () => {
+    const { server, acceptors, port } = await listening(4);
+    expect(await get(port)).toBe('served');
+    await drainable(server).drain(1_000, acceptors);
+    const refused = await new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => resolve('connected'));
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+  });
+});
