@@ -2,7 +2,8 @@
 // with a 10 s client timeout (autocannon), on two loads: REST limit=500 alone, and REST limit=500 +
 // GraphQL migrations(limit: 100) mixed half and half (random slugs of 1,000 graphs × 200 runs). Each
 // side is the same build (`node dist/main.js`) with other load-shedding settings (docs/decisions/0006):
-//   off        every bound 0: the old behaviour (pg-pool's unbounded queue, bounded by the 2 s connect timeout)
+//   off        every bound 0 and Node's one accepting handle: the old behaviour (pg-pool's unbounded queue,
+//              bounded by the 2 s connect timeout)
 //   defaults   the shipped defaults: in-flight bound, pool wait queue, event-loop delay and heap backstops
 //   pool-only  the pool wait queue alone (no bound at the door)
 //   door-only  the in-flight bound and the under-pressure backstops alone (pg-pool's old queue)
@@ -42,6 +43,7 @@ const OFF = {
   OVERLOAD_MAX_IN_FLIGHT: '0',
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
   OVERLOAD_MAX_HEAP_PERCENT: '0',
+  HTTP_ACCEPT_HANDLES: '1',
 };
 const ALL_SIDES: Record<string, Record<string, string>> = {
   off: OFF,
