@@ -39,7 +39,10 @@ function copiesOf(handle: ListeningHandle, copies: number): Promise<ListeningHan
     });
     let stderr = '';
     helper.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    let settled = false;
     const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       for (const copy of received) copy.close();
       helper.kill();
@@ -47,15 +50,21 @@ function copiesOf(handle: ListeningHandle, copies: number): Promise<ListeningHan
     };
     const timer = setTimeout(() => fail(new Error(`no answer within ${HELPER_TIMEOUT_MS} ms`)), HELPER_TIMEOUT_MS);
     helper.once('error', fail);
-    helper.once('exit', (code) => {
+    // Done once the helper has exited, not when its last copy arrives: until then its own descriptor
+    // keeps the socket listening, and a drain would leave it accepting into a queue nobody reads.
+    // 'close' comes after every message the helper sent has been handled.
+    helper.once('close', (code) => {
       if (received.length < copies)
-        fail(new Error(`the helper exited (${code}) after ${received.length} of ${copies} copies: ${stderr.trim()}`));
-    });
-    helper.on('message', (message: unknown, copy?: ListeningHandle) => {
-      if (message === 'copy' && copy) received.push(copy);
-      if (message !== 'done') return;
+        return fail(new Error(`the helper exited (${code}) after ${received.length} of ${copies} copies: ${stderr.trim()}`));
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       resolve(received);
+    });
+    helper.on('message', (message: unknown, copy?: ListeningHandle) => {
+      if (message !== 'copy' || !copy) return;
+      if (settled) copy.close();
+      else received.push(copy);
     });
     helper.send({ copies }, handle as never);
   });
