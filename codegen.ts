@@ -10,12 +10,12 @@ const config: CodegenConfig = {
       config: {
         federation: true,
         useTypeImports: true,
-        contextType: '../context.js#Context',
+        contextType: '../../core/context.js#Context',
         mappers: {
           Graph: '../../data/graphs.js#GraphRecord',
           GraphMigrationRun: '../../data/migrationRuns.js#MigrationRunRecord',
           // A page as the loader returns it; edges, pageInfo and totalCount are resolved from it.
-          GraphMigrationRunConnection: '../resolvers/GraphMigrationRunConnection.js#MigrationRunPage',
+          GraphMigrationRunConnection: '../../core/history.js#MigrationRunPage',
           // An edge is its run and its page's filter: the cursor is derived from the run's position and the filter.
           GraphMigrationRunEdge: '../resolvers/GraphMigrationRunConnection.js#MigrationRunEdge',
         },

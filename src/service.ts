@@ -8,7 +8,7 @@ import { isLoopbackHost, type Config } from './config.js';
 import { createDatabase, DatabaseConfigurationError, serverSession, type Database, type DatabaseOptions } from './db/client.js';
 import { applyMigrations } from './db/migrate.js';
 import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, seedDemoData } from './db/seed.js';
-import { contextFactory } from './graphql/context.js';
+import { contextFactory } from './core/context.js';
 import { createGraphQLServer } from './graphql/server.js';
 import { addAcceptors } from './http/acceptors.js';
 import { createApp } from './http/app.js';

@@ -1,31 +1,34 @@
 // Every error a GraphQL client can cause, with its extensions.code, in one place.
 import type { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
-import type { Viewer } from '../auth/viewer.js';
+import { AccessDeniedError, type AccessDenial, type DomainError } from '../core/errors.js';
 
-export function unauthenticated(viewer: Viewer): GraphQLError {
-  const message =
-    viewer.kind === 'invalid'
-      ? 'Invalid or expired token: send a valid bearer token in the Authorization header'
-      : 'Not authenticated: send a bearer token in the Authorization header';
-  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } });
-}
+const ACCESS_DENIED: Record<AccessDenial, { message: string; code: 'UNAUTHENTICATED' | 'FORBIDDEN' }> = {
+  anonymous: { message: 'Not authenticated: send a bearer token in the Authorization header', code: 'UNAUTHENTICATED' },
+  invalid_token: { message: 'Invalid or expired token: send a valid bearer token in the Authorization header', code: 'UNAUTHENTICATED' },
+  not_member: { message: 'Not a member of this graph', code: 'FORBIDDEN' },
+  superusers_only: {
+    message: "Only superusers may read every graph's runs: query one graph's history through Query.graph instead",
+    code: 'FORBIDDEN',
+  },
+};
 
-export function forbidden(): GraphQLError {
-  return new GraphQLError('Not a member of this graph', { extensions: { code: 'FORBIDDEN' } });
-}
-
-/** A field only superusers may read (Query.migrationRuns: every graph's runs). */
-export function superusersOnly(): GraphQLError {
-  return new GraphQLError("Only superusers may read every graph's runs: query one graph's history through Query.graph instead", {
-    extensions: { code: 'FORBIDDEN' },
-  });
-}
-
-export function outOfRange(argumentName: string, value: number, min: number, max: number): GraphQLError {
-  return new GraphQLError(`Argument "${argumentName}" must be between ${min} and ${max}; got ${value}`, {
-    extensions: { code: 'BAD_USER_INPUT', argumentName, min, max },
-  });
+/**
+ * src/core's refusals as this door answers them: UNAUTHENTICATED / FORBIDDEN, and BAD_USER_INPUT
+ * naming the argument (with its bounds for a number out of range). Applied once, to every error of
+ * a result (src/graphql/server.ts).
+ */
+export function graphqlErrorOf(error: DomainError): GraphQLError {
+  if (error instanceof AccessDeniedError) {
+    const { message, code } = ACCESS_DENIED[error.denial];
+    return new GraphQLError(message, { extensions: { code } });
+  }
+  const { argument: argumentName, reason, range } = error;
+  return range
+    ? new GraphQLError(`Argument "${argumentName}" ${reason}`, {
+        extensions: { code: 'BAD_USER_INPUT', argumentName, min: range.min, max: range.max },
+      })
+    : new GraphQLError(`Argument "${argumentName}": ${reason}`, { extensions: { code: 'BAD_USER_INPUT', argumentName } });
 }
 
 /**
@@ -36,16 +39,6 @@ export function graphDeletedMeanwhile(): GraphQLError {
   return new GraphQLError("The run's graph was deleted while the response was read: send the request again", {
     extensions: { code: 'NOT_FOUND' },
   });
-}
-
-/** `reason` says what is wrong with a filter argument and how to fix it (src/data/historyFilter.ts). */
-export function invalidFilter(argumentName: string, reason: string): GraphQLError {
-  return new GraphQLError(`Argument "${argumentName}": ${reason}`, { extensions: { code: 'BAD_USER_INPUT', argumentName } });
-}
-
-/** `reason` says what is wrong with the cursor and how to fix it (src/data/cursor.ts). */
-export function invalidCursor(argumentName: string, reason: string): GraphQLError {
-  return new GraphQLError(`Argument "${argumentName}": ${reason}`, { extensions: { code: 'BAD_USER_INPUT', argumentName } });
 }
 
 /**

@@ -6,9 +6,11 @@
 // It plugs into Apollo Server through its gateway interface, the one place Apollo accepts another
 // executor; parsing, validation, limits, plugins and error formatting stay Apollo's.
 import type { GatewayExecutor, GatewayInterface } from '@apollo/server-gateway-interface';
-import { execute, GraphQLError, printSchema, type GraphQLSchema } from 'graphql';
+import { execute, GraphQLError, printSchema, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
+import { isDomainError } from '../core/errors.js';
+import { graphqlErrorOf } from './errors.js';
 import type { OperationCache } from './operationCache.js';
 
 /**
@@ -32,7 +34,8 @@ export function jitExecution(schema: GraphQLSchema, operations: OperationCache):
     const { document, operationName, queryHash, source } = request;
     const context = request.context as Context;
     const variables = request.request.variables ?? {};
-    const interpret = () => execute({ schema, document, operationName, contextValue: context, variableValues: variables });
+    const interpret = async () =>
+      answered(await execute({ schema, document, operationName, contextValue: context, variableValues: variables }));
     if (context.viewer.kind !== 'user') return interpret();
 
     const entry = operations.remember(queryHash, document, source.length);
@@ -56,7 +59,7 @@ export function jitExecution(schema: GraphQLSchema, operations: OperationCache):
     // errors for them lack the variable's AST node, by which Apollo files them under BAD_USER_INPUT:
     // graphql-js coerces them again (and executes nothing) to give the exact same answer as above.
     if (!('data' in result)) return interpret();
-    return result.errors?.some((error) => !error.extensions) ? { ...result, errors: result.errors.map(asGraphQLJsError) } : result;
+    return answered(result);
   };
 
   return {
@@ -72,13 +75,23 @@ export function jitExecution(schema: GraphQLSchema, operations: OperationCache):
 }
 
 /**
- * graphql-jit locates a resolver's plain Error (a database outage, a bug) in an error of its own
- * without the `extensions` every graphql-js error has, which Apollo's error formatting reads (and
- * would fail on, answering a bare 500): the same error as graphql-js would have made it.
+ * A result's errors as this door answers them, whichever executor made them: src/core's refusals
+ * (AccessDeniedError, InvalidArgumentError) become their GraphQL error (`graphqlErrorOf`), at the
+ * same path and locations. And graphql-jit locates a resolver's plain Error (a database outage, a
+ * bug) in an error of its own without the `extensions` every graphql-js error has, which Apollo's
+ * error formatting reads (and would fail on, answering a bare 500): the same error as graphql-js
+ * would have made it.
  */
-function asGraphQLJsError(error: GraphQLError): GraphQLError {
-  if (error.extensions) return error;
-  const located = new GraphQLError(error.message, { path: error.path, originalError: error.originalError ?? undefined });
+function answered(result: ExecutionResult): ExecutionResult {
+  if (!result.errors?.some((error) => !error.extensions || isDomainError(error.originalError))) return result;
+  return { ...result, errors: result.errors.map(doorError) };
+}
+
+function doorError(error: GraphQLError): GraphQLError {
+  const cause = error.originalError;
+  if (!isDomainError(cause) && error.extensions) return error;
+  const { message, extensions } = isDomainError(cause) ? graphqlErrorOf(cause) : { message: error.message, extensions: undefined };
+  const located = new GraphQLError(message, { path: error.path, extensions, originalError: cause ?? undefined });
   (located as { locations?: GraphQLError['locations'] }).locations = error.locations;
   return located;
 }

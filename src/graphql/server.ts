@@ -9,7 +9,7 @@ import { HISTORY_LIMIT } from '../data/migrationRuns.js';
 import { isDatabaseUnavailable, poolRefusal, RETRY_AFTER_SECONDS } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { Context } from './context.js';
+import type { Context } from '../core/context.js';
 import {
   CLIENT_ERROR_CODES,
   databaseUnavailable,

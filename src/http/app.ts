@@ -10,7 +10,7 @@ import proxyAddr from '@fastify/proxy-addr';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Database } from '../db/client.js';
 import { isDatabaseUnavailable, poolRefusal, RETRY_AFTER_SECONDS } from '../db/errors.js';
-import type { Context, CreateContext } from '../graphql/context.js';
+import type { Context, CreateContext } from '../core/context.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { ERROR_DETAIL } from '../rest/migrations.js';

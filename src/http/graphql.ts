@@ -4,7 +4,7 @@
 import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Context, CreateContext } from '../graphql/context.js';
+import type { Context, CreateContext } from '../core/context.js';
 import { checkQuerySize } from '../graphql/limits.js';
 import { PLAYGROUND_CSP, type Playground } from './playground.js';
 import { sendJson } from './reply.js';

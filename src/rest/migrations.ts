@@ -1,16 +1,16 @@
 // GET /api/v1/graphs/{slug}/migrations: the wire contract of the Python service it replaces
 // (docs/contract.md#rest). It validates the query string as FastAPI did, then calls what the GraphQL
-// resolvers call (Query.graph's readableGraph, Graph.migrationsConnection's loadConnection) with the
-// request's context: the same loaders, the same single statement and the same GRAPH_READ check as
-// /graphql, without parsing, validating and executing an operation for a shape that never changes.
+// resolvers call (readableGraph, loadConnection, loadAllGraphsConnection) with the
+// request's context (src/core): the same loaders, the same single statement and the same GRAPH_READ
+// check as /graphql, without parsing, validating and executing an operation for a shape that never changes.
 // Pages beyond the first are reached through the `Link: <...>; rel="next"` header (keyset cursor).
-import { GraphQLError } from 'graphql';
 import { decodeCursor, encodeCursor } from '../data/cursor.js';
 import { HISTORY_LIMIT, type MigrationRunRecord } from '../data/migrationRuns.js';
-import { readableGraph } from '../graphql/access.js';
-import type { Context } from '../graphql/context.js';
+import { readableGraph } from '../core/access.js';
+import type { Context } from '../core/context.js';
+import { AccessDeniedError } from '../core/errors.js';
+import { connectionPage, loadAllGraphsConnection, loadConnection } from '../core/history.js';
 import { checkHistoryFilter, HISTORY_FILTER_LIMITS, NO_FILTER, parseTimestamp, type HistoryFilter } from '../data/historyFilter.js';
-import { connectionPage, loadAllGraphsConnection, loadConnection } from '../graphql/history.js';
 import { detail, type JsonAnswer } from '../http/reply.js';
 import { wireTimestamp } from '../data/timestamps.js';
 
@@ -260,7 +260,7 @@ export async function graphMigrations(
     if (!graph) return NOT_FOUND;
     return page(await loadConnection(context, graph.id, limit, cursor, filter), location, limit);
   } catch (error) {
-    if (error instanceof GraphQLError && error.extensions.code === 'FORBIDDEN') return detail(403, ERROR_DETAIL.notMember);
+    if (error instanceof AccessDeniedError && error.denial === 'not_member') return detail(403, ERROR_DETAIL.notMember);
     // A database outage (503) and anything unexpected (500, logged) are answered by src/http/app.ts's error handler.
     throw error;
   }
@@ -274,7 +274,7 @@ export async function allMigrations(context: Context, search: URLSearchParams, l
   try {
     return page(await loadAllGraphsConnection(context, limit, cursor, filter), location, limit);
   } catch (error) {
-    if (error instanceof GraphQLError && error.extensions.code === 'FORBIDDEN') return detail(403, ERROR_DETAIL.notSuperuser);
+    if (error instanceof AccessDeniedError && error.denial === 'superusers_only') return detail(403, ERROR_DETAIL.notSuperuser);
     throw error;
   }
 }

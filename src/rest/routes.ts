@@ -1,6 +1,6 @@
 // The REST door's routes on the Fastify app: the migration history and its OpenAPI document.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Context, CreateContext } from '../graphql/context.js';
+import type { Context, CreateContext } from '../core/context.js';
 import { getRoute, sendJson, sendRevalidatable, type JsonAnswer } from '../http/reply.js';
 import { allMigrations, graphMigrations, type RequestLocation } from './migrations.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';

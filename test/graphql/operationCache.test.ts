@@ -5,7 +5,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Viewer } from '../../src/auth/viewer.js';
-import type { Context } from '../../src/graphql/context.js';
+import type { Context } from '../../src/core/context.js';
 import { jitExecution } from '../../src/graphql/executor.js';
 import { COMPILED_BYTES_PER_CHAR, createOperationCache, DOCUMENT_BYTES_PER_CHAR, LruMap } from '../../src/graphql/operationCache.js';
 import { createSubgraphSchema } from '../../src/graphql/server.js';

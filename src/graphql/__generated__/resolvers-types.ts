@@ -1,8 +1,9 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { GraphRecord } from '../../data/graphs.js';
 import type { MigrationRunRecord } from '../../data/migrationRuns.js';
-import type { MigrationRunPage, MigrationRunEdge } from '../resolvers/GraphMigrationRunConnection.js';
-import type { Context } from '../context.js';
+import type { MigrationRunPage } from '../../core/history.js';
+import type { MigrationRunEdge } from '../resolvers/GraphMigrationRunConnection.js';
+import type { Context } from '../../core/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };

@@ -1,6 +1,7 @@
 import type { GraphResolvers } from '../__generated__/resolvers-types.js';
-import { readableGraph } from '../access.js';
-import { filterOf, listPage, loadConnection, selectedHistoryPages } from '../history.js';
+import { readableGraph } from '../../core/access.js';
+import { filterOf, listPage, loadConnection } from '../../core/history.js';
+import { selectedHistoryPages } from '../lookahead.js';
 
 export const Graph: GraphResolvers = {
   // The gateway may refer to a graph by either key; both go through the same batched loader, and the

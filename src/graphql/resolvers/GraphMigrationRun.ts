@@ -1,7 +1,7 @@
 import type { GraphMigrationRunResolvers } from '../__generated__/resolvers-types.js';
-import { readable, readableGraph, requireUser } from '../access.js';
+import { readable, readableGraph, requireUser } from '../../core/access.js';
 import { graphDeletedMeanwhile } from '../errors.js';
-import { selectedHistoryPages } from '../history.js';
+import { selectedHistoryPages } from '../lookahead.js';
 
 export const GraphMigrationRun: GraphMigrationRunResolvers = {
   __resolveReference: async ({ id }, context) => {

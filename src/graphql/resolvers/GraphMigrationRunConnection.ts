@@ -3,16 +3,6 @@ import type { HistoryFilter } from '../../data/historyFilter.js';
 import type { MigrationRunRecord } from '../../data/migrationRuns.js';
 import type { GraphMigrationRunConnectionResolvers, GraphMigrationRunEdgeResolvers } from '../__generated__/resolvers-types.js';
 
-/** One page of runs: what Graph.migrationsConnection and Query.migrationRuns resolve to. */
-export interface MigrationRunPage {
-  /** The graph whose history this is; null for the cross-graph view (every graph's runs). */
-  graphId: string | null;
-  runs: MigrationRunRecord[];
-  hasNextPage: boolean;
-  /** The page's filter: its cursors are bound to it, and totalCount counts what it selects. */
-  filter: HistoryFilter;
-}
-
 /** An edge: its run, and the filter its cursor is bound to. */
 export interface MigrationRunEdge {
   run: MigrationRunRecord;

@@ -1,6 +1,7 @@
 import type { QueryResolvers } from '../__generated__/resolvers-types.js';
-import { readableGraph, requireSuperuser } from '../access.js';
-import { filterOf, loadAllGraphsConnection, selectedHistoryPages } from '../history.js';
+import { readableGraph, requireSuperuser } from '../../core/access.js';
+import { filterOf, loadAllGraphsConnection } from '../../core/history.js';
+import { selectedHistoryPages } from '../lookahead.js';
 
 export const Query: QueryResolvers = {
   // The graph and the history pages selected under it are read in one statement.

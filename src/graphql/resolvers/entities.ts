@@ -5,7 +5,7 @@
 // BAD_USER_INPUT error at its own index, a well-formed key that matches nothing is null, and the
 // other entries resolve, still batched (each goes through the loaders).
 import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
-import type { Context } from '../context.js';
+import type { Context } from '../../core/context.js';
 import { Graph } from './Graph.js';
 import { GraphMigrationRun } from './GraphMigrationRun.js';
 

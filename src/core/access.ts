@@ -1,39 +1,41 @@
-// How a resolver obtains a graph it may show: authenticated viewer, visible graph, GRAPH_READ.
+// Who may read what, for every door: an authenticated viewer, a visible graph, GRAPH_READ; every
+// graph's runs for superusers only. Refusals are AccessDeniedError (src/core/errors.ts), which each
+// door answers in its own shape.
 import { canReadGraph } from '../auth/permissions.js';
 import type { User, Viewer } from '../auth/viewer.js';
 import type { GraphKey, GraphRecord } from '../data/graphs.js';
 import type { HistoryPage } from '../data/migrationRuns.js';
 import type { Context } from './context.js';
-import { forbidden, superusersOnly, unauthenticated } from './errors.js';
+import { AccessDeniedError } from './errors.js';
 
 export function requireUser(viewer: Viewer): User {
-  if (viewer.kind !== 'user') throw unauthenticated(viewer);
+  if (viewer.kind !== 'user') throw new AccessDeniedError(viewer.kind === 'invalid' ? 'invalid_token' : 'anonymous');
   return viewer;
 }
 
-/** For what only superusers may read (every graph's runs): UNAUTHENTICATED, then FORBIDDEN. */
+/** For what only superusers may read (every graph's runs): not authenticated first, then `superusers_only`. */
 export function requireSuperuser(viewer: Viewer): User {
   const user = requireUser(viewer);
-  if (!user.isSuperuser) throw superusersOnly();
+  if (!user.isSuperuser) throw new AccessDeniedError('superusers_only');
   return user;
 }
 
-/** The GRAPH_READ decision for a loaded graph: null when unknown or deleted, FORBIDDEN when not readable. */
+/** The GRAPH_READ decision for a loaded graph: null when unknown or deleted, `not_member` when not readable. */
 export function readable<T>(
   viewer: User,
   graph: { status: string; isDefault: boolean; viewerRole: string | null } | null | undefined,
   value: T,
 ): T | null {
   if (!graph || graph.status === 'deleted') return null;
-  if (!canReadGraph(viewer, graph, graph.viewerRole)) throw forbidden();
+  if (!canReadGraph(viewer, graph, graph.viewerRole)) throw new AccessDeniedError('not_member');
   return value;
 }
 
 /**
- * The graph, or null when unknown or deleted; a FORBIDDEN error when the viewer may not read it.
- * `pages` are the history pages the caller will ask for next (looked ahead from the selection):
- * they are read in the same statement as the graph and wait in the history loader, which only a
- * readable graph's resolvers reach.
+ * The graph, or null when unknown or deleted; `not_member` when the viewer may not read it.
+ * `pages` are the history pages the caller will ask for next (a GraphQL selection's, looked ahead;
+ * the REST page): they are read in the same statement as the graph and wait in the history loader,
+ * which only a readable graph's callers reach.
  */
 export async function readableGraph(context: Context, key: GraphKey, pages: readonly HistoryPage[] = []): Promise<GraphRecord | null> {
   const viewer = requireUser(context.viewer);
