@@ -1,10 +1,44 @@
 import { loadConfigOrExit } from './config.js';
 import { createLogger } from './logger.js';
-import { startService } from './service.js';
+import { startService, type Service } from './service.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel);
 const queryLogger = logger.child({ component: 'sql' });
+
+// Handled from the first moment: the service answers as soon as it listens, before start-up has
+// finished (the extra accepting handles, the demo data check), and a SIGTERM then must still drain.
+let started: Service | undefined;
+let stopping: NodeJS.Signals | undefined;
+function shutdown(service: Service, signal: NodeJS.Signals) {
+  logger.info({ signal }, 'shutting down: finishing in-flight requests');
+  service.close().then(
+    () => {
+      logger.info('shut down cleanly');
+      process.exit(0);
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+}
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    if (stopping) return;
+    stopping = signal;
+    if (started) shutdown(started, signal);
+    else {
+      logger.info({ signal }, 'shutting down once start-up has finished');
+      // A start-up that cannot finish (a database that never answers) must not outlive the signal.
+      setTimeout(() => {
+        logger.warn({ signal }, `start-up did not finish within SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms): exiting`);
+        process.exit(1);
+      }, config.shutdownTimeoutMs).unref();
+    }
+  });
+}
+
 try {
   const service = await startService(
     config,
@@ -21,21 +55,8 @@ try {
         '\nThis database holds no demo data: load it with `npm run db:seed` (same DATABASE_URL), then restart for a ready-to-paste curl line.\n',
       );
   }
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'shutting down: finishing in-flight requests');
-      service.close().then(
-        () => {
-          logger.info('shut down cleanly');
-          process.exit(0);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  started = service;
+  if (stopping) shutdown(service, stopping);
 } catch (error) {
   // The reason in the message itself: it says what to fix (a misconfigured pooler names DATABASE_POOLER).
   logger.fatal({ err: error }, `start-up failed: ${error instanceof Error ? error.message : String(error)}`);
