@@ -146,6 +146,7 @@ const environmentSchema = z.object({
   DATABASE_URL: z.preprocess(emptyAsUnset, postgresUrl.optional()),
   DATABASE_READ_URL: z.preprocess(emptyAsUnset, postgresUrl.optional()),
   DATABASE_MIGRATE_URL: z.preprocess(emptyAsUnset, postgresUrl.optional()),
+  DATABASE_LISTEN_URL: z.preprocess(emptyAsUnset, postgresUrl.optional()),
   DATABASE_POOLER: z
     .enum(['none', 'transaction'], {
       message:
@@ -176,6 +177,12 @@ const environmentSchema = z.object({
   OVERLOAD_MAX_HEAP_PERCENT: integer(0, 100).default(90),
   // Handles accepting connections on the listening socket (src/http/acceptors.ts, docs/decisions/0007).
   HTTP_ACCEPT_HANDLES: integer(1, 256).default(32),
+  // Live history (src/core/feed.ts, docs/decisions/0008).
+  LIVE_MAX_STREAMS: integer(0, 100_000).default(2_000),
+  LIVE_STREAM_BUFFER: integer(1, 100_000).default(1_000),
+  LIVE_RETENTION_MS: integer(60_000, 365 * 86_400_000).default(86_400_000),
+  LIVE_RECHECK_MS: integer(100, 60_000).default(60_000),
+  LIVE_HEARTBEAT_MS: integer(100, 15_000).default(15_000),
   REQUEST_TIMEOUT_MS: integer(1_000, 600_000).default(DEFAULT_REQUEST_TIMEOUT_MS),
   HEADERS_TIMEOUT_MS: integer(1_000, 600_000).default(DEFAULT_HEADERS_TIMEOUT_MS),
   MAX_BODY_BYTES: integer(1_024, 100 * 1024 * 1024).default(1024 * 1024),
@@ -215,8 +222,18 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
           statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
           idleTimeoutMs: env.DATABASE_IDLE_TIMEOUT_MS,
           queue: { maxWaiting: env.DATABASE_POOL_QUEUE_MAX, maxWaitMs: env.DATABASE_POOL_QUEUE_TIMEOUT_MS },
+          // LISTEN needs a session of its own: never through a transaction-mode pooler.
+          listenUrl:
+            env.DATABASE_LISTEN_URL ?? env.DATABASE_MIGRATE_URL ?? (env.DATABASE_POOLER === 'transaction' ? undefined : env.DATABASE_URL),
         }
       : { kind: 'pglite' as const, dataDir: env.DATA_DIR },
+    live: {
+      maxStreams: env.LIVE_MAX_STREAMS,
+      bufferSize: env.LIVE_STREAM_BUFFER,
+      retentionMs: env.LIVE_RETENTION_MS,
+      recheckMs: env.LIVE_RECHECK_MS,
+      heartbeatMs: env.LIVE_HEARTBEAT_MS,
+    },
     // Migrations and demo data: one connection to the primary, DATABASE_MIGRATE_URL when set (a direct
     // connection, past the pooler), and no statement_timeout (DDL and the wait for another instance's
     // migration lock may rightly take longer than a request).
@@ -279,7 +296,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
   };
 }
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'DATABASE_READ_URL', 'DATABASE_MIGRATE_URL', 'AUTH_JWT_SECRET']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'DATABASE_READ_URL', 'DATABASE_MIGRATE_URL', 'DATABASE_LISTEN_URL', 'AUTH_JWT_SECRET']);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -345,6 +362,11 @@ function crossVariableProblems(env: NodeJS.ProcessEnv): string[] {
   if (isSet('DATABASE_MIGRATE_URL') && !isSet('DATABASE_URL')) {
     problems.push(
       'DATABASE_MIGRATE_URL is set but DATABASE_URL is not: set DATABASE_URL too (the service serves from it; DATABASE_MIGRATE_URL is for migrations only)',
+    );
+  }
+  if (isSet('DATABASE_LISTEN_URL') && !isSet('DATABASE_URL')) {
+    problems.push(
+      "DATABASE_LISTEN_URL is set but DATABASE_URL is not: set DATABASE_URL too (DATABASE_LISTEN_URL is the live history's LISTEN session only)",
     );
   }
   if ((env.DATABASE_POOLER ?? 'none') === 'transaction' && !isSet('DATABASE_URL')) {

@@ -12,6 +12,8 @@ import { contextFactory } from './core/context.js';
 import { createGraphQLServer } from './graphql/server.js';
 import { addAcceptors } from './http/acceptors.js';
 import { createApp } from './http/app.js';
+import { ChangeFeed } from './core/feed.js';
+import { changesAfter, CHANGES_CHANNEL, FEED_CHANNEL, feedBounds, orderCommittedChanges, pruneChanges } from './data/runChanges.js';
 import { loadPlayground } from './http/playground.js';
 import { drainable } from './http/drain.js';
 import type { Logger } from './logger.js';
@@ -22,6 +24,34 @@ import { createMetrics, serveMetrics, type MetricsServer } from './metrics.js';
 // seconds, so under a burst of 1,000 connections some would time out before their first request
 // was read (docs/decisions/0006). Accepted, they are answered or refused at once.
 const LISTEN_BACKLOG = 4096;
+
+/**
+ * The instance's change feed (src/core/feed.ts) over the database's live session: one connection
+ * for its LISTEN and for ordering, reading and pruning (src/db/listen.ts). Undefined, with a warning, when there is no session to
+ * LISTEN on (PostgreSQL through a transaction pooler without DATABASE_LISTEN_URL or DATABASE_MIGRATE_URL).
+ */
+async function startFeed(config: Config, logger: Logger, database: Database): Promise<ChangeFeed | undefined> {
+  const session = database.liveSession;
+  if (!session) {
+    logger.warn(
+      'live history is off: DATABASE_URL goes through a transaction pooler, where LISTEN cannot work; set DATABASE_LISTEN_URL (or DATABASE_MIGRATE_URL) to a direct connection',
+    );
+    return undefined;
+  }
+  const feed = new ChangeFeed(
+    {
+      order: () => orderCommittedChanges(session.transaction),
+      after: (position, limit, graphId) => changesAfter(session.query, position, limit, graphId),
+      bounds: () => feedBounds(session.query),
+      prune: (keepMs) => pruneChanges(session.transaction, keepMs),
+      listen: (onNotification, onConnection) => session.listen([CHANGES_CHANNEL, FEED_CHANNEL], onNotification, onConnection),
+    },
+    config.live,
+    logger.child({ component: 'live' }),
+  );
+  await feed.start();
+  return feed;
+}
 
 export interface Service {
   url: string;
@@ -117,14 +147,16 @@ export async function startService(config: Config, logger: Logger, options: Data
         onRefused: metrics.loadShed,
       }
     : options;
-  const database = await createDatabase(config.database, databaseOptions);
+  const database = await createDatabase(config.database, { logger: logger.child({ component: 'db' }), ...databaseOptions });
   metrics?.observePools(database);
   let listening: { close(): Promise<void> } | undefined;
   let acceptors: NetServer[] = [];
+  let feed: ChangeFeed | undefined;
   try {
     await checkServingSessions(logger, database);
     await prepareDatabase(config, logger, database, databaseOptions);
     await checkPooledStatementTimeout(config, logger, database);
+    feed = await startFeed(config, logger, database);
 
     const developmentSecret = config.auth.jwtSecret || config.auth.jwksUrl ? undefined : loadOrCreateDevelopmentSecret(config.dataDir);
     const authenticate = createAuthenticator({ ...config.auth, jwtSecret: config.auth.jwtSecret ?? developmentSecret });
@@ -160,6 +192,7 @@ export async function startService(config: Config, logger: Logger, options: Data
       headersTimeoutMs: config.http.headersTimeoutMs,
       metrics,
       overload: config.overload,
+      live: { feed, settings: config.live, logger: logger.child({ component: 'live' }) },
       // The page is served to whoever reaches the listener: it holds the demo token only on loopback.
       playground: config.graphql.playground ? loadPlayground({ authorization: embedToken ? `Bearer ${demoToken}` : undefined }) : undefined,
     });
@@ -192,6 +225,8 @@ export async function startService(config: Config, logger: Logger, options: Data
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
+        // Streams end first (an `end` event saying to reconnect): the drain then waits only for requests.
+        await feed?.stop();
         await drainer.drain(config.shutdownTimeoutMs, acceptors);
         await app.close();
         // Scrapes go on during the drain; the listener closes with the rest.
@@ -204,6 +239,7 @@ export async function startService(config: Config, logger: Logger, options: Data
   } catch (error) {
     // A metrics port already taken fails the start, after the public listener opened.
     for (const acceptor of acceptors) acceptor.close();
+    await feed?.stop();
     await listening?.close();
     await database.close();
     throw error;

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { isMainThread } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { LISTEN_APPLICATION } from '../src/db/listen.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_ADMIN_URL, postgresAvailable } from './helpers/databases.js';
 import { addMember, insertGraph, insertManyRuns } from './helpers/fixtures.js';
@@ -34,9 +35,11 @@ async function backends(database: string): Promise<number> {
   const client = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
   await client.connect();
   try {
-    const { rows } = await client.query<{ count: number }>('SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = $1', [
-      database,
-    ]);
+    // The pool's connections; the live history's session (one per instance, outside the pool) is not one.
+    const { rows } = await client.query<{ count: number }>(
+      'SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = $1 AND application_name <> $2',
+      [database, LISTEN_APPLICATION],
+    );
     return rows[0]!.count;
   } finally {
     await client.end();

@@ -4,7 +4,11 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 
-export type Viewer = { kind: 'anonymous' } | { kind: 'invalid' } | { kind: 'user'; id: string; isSuperuser: boolean };
+export type Viewer =
+  | { kind: 'anonymous' }
+  | { kind: 'invalid' }
+  /** `expiresAt`: when the token stops being valid (its `exp` plus the clock tolerance), ms since the epoch; absent: never. */
+  | { kind: 'user'; id: string; isSuperuser: boolean; expiresAt?: number };
 
 export type User = Extract<Viewer, { kind: 'user' }>;
 
@@ -60,9 +64,9 @@ export function createAuthenticator(settings: AuthSettings): Authenticate {
     try {
       const { payload } = await jwtVerify(token, key as KeyObject, options);
       if (typeof payload.sub !== 'string' || payload.sub === '') return { kind: 'invalid' };
-      const viewer: User = { kind: 'user', id: payload.sub, isSuperuser: payload.is_superuser === true };
-      if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value!);
       const expiresAt = (payload.exp! + settings.clockToleranceSeconds) * 1000;
+      const viewer: User = { kind: 'user', id: payload.sub, isSuperuser: payload.is_superuser === true, expiresAt };
+      if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value!);
       verified.set(token, { viewer, validUntil: Math.min(expiresAt, now + VERIFIED_TOKEN_TTL_MS) });
       return viewer;
     } catch {

@@ -45,9 +45,30 @@ export function outOfRange(argument: string, value: number, min: number, max: nu
   return new InvalidArgumentError(argument, `must be between ${min} and ${max}; got ${value}`, { value, min, max });
 }
 
+/** What was asked for does not exist (or no longer: a deleted graph). */
+export class NotFoundError extends Error {
+  constructor(readonly what: 'graph') {
+    super(`${what} not found`);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** A resume cursor older than the change history kept (LIVE_RETENTION_MS): the changes after it are gone. */
+export class ResumeExpiredError extends Error {
+  constructor(readonly retentionMs: number) {
+    super('resume cursor expired');
+    this.name = 'ResumeExpiredError';
+  }
+}
+
 /** Every refusal of src/core's rules: the errors a door maps. */
-export type DomainError = AccessDeniedError | InvalidArgumentError;
+export type DomainError = AccessDeniedError | InvalidArgumentError | NotFoundError | ResumeExpiredError;
 
 export function isDomainError(error: unknown): error is DomainError {
-  return error instanceof AccessDeniedError || error instanceof InvalidArgumentError;
+  return (
+    error instanceof AccessDeniedError ||
+    error instanceof InvalidArgumentError ||
+    error instanceof NotFoundError ||
+    error instanceof ResumeExpiredError
+  );
 }

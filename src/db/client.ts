@@ -10,7 +10,9 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import type { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { SqlDriverAdapter, SqlQuery } from '@prisma/driver-adapter-utils';
+import { createLogger, type Logger } from '../logger.js';
 import { PoolSaturatedError, type PoolRefusalReason } from './errors.js';
+import { postgresLiveSession, type Listen, type LiveSession } from './listen.js';
 import { Prisma, PrismaClient } from './generated/client.js';
 
 const { sql } = Prisma;
@@ -40,6 +42,8 @@ export type DatabaseConfig =
       idleTimeoutMs?: number;
       /** Bounds on waiting for a connection while every one is busy (load shedding); absent: pg-pool's own queue, bounded by connectTimeoutMs only. */
       queue?: PoolQueueBounds;
+      /** A direct session for LISTEN (live history, src/db/listen.ts); absent: `listen` is unavailable. */
+      listenUrl?: string;
     }
   | { kind: 'pglite'; dataDir: string };
 
@@ -136,6 +140,13 @@ export interface Database {
    * does not answer. The primary behind a replica may be down: that is returned, not thrown.
    */
   checkSessions(): Promise<{ primaryUnavailable?: unknown }>;
+  /**
+   * The live history's session (src/db/listen.ts): its LISTEN and the change feed's statements, on a
+   * connection of its own on PostgreSQL, PGlite's own session embedded; undefined when there is no
+   * session to LISTEN on (PostgreSQL through a transaction pooler without DATABASE_LISTEN_URL or
+   * DATABASE_MIGRATE_URL).
+   */
+  liveSession: LiveSession | undefined;
   close(): Promise<void>;
 }
 
@@ -147,6 +158,8 @@ export interface DatabaseOptions {
   onQuery?: (event: QueryEvent) => void;
   /** Called for every connection the pool's wait queue refuses (PoolQueueBounds): shedding metrics. */
   onRefused?: (reason: PoolRefusalReason) => void;
+  /** Where the LISTEN session logs that it is down and reconnecting. */
+  logger?: Logger;
 }
 
 /**
@@ -402,7 +415,11 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
   let pool: pg.Pool | undefined;
   let readPool: pg.Pool | undefined;
   let readAdapter: PrismaPg | undefined;
+  let liveSession: LiveSession | undefined;
+  let listen: Listen | undefined;
   if (config.kind === 'postgres') {
+    if (config.listenUrl)
+      liveSession = postgresLiveSession(config.listenUrl, options.logger ?? createLogger('silent'), config.connectTimeoutMs);
     ({ pool, adapter } = postgresAdapter(config, config.url, options.onRefused));
     if (config.readUrl) ({ pool: readPool, adapter: readAdapter } = postgresAdapter(config, config.readUrl, options.onRefused));
     for (const ownPool of [pool, readPool]) {
@@ -419,6 +436,16 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
     const pglite = await PGlite.create(directory);
     closers.push(() => pglite.close());
     adapter = new PrismaPGlite(pglite);
+    // The embedded database is one session in this process: its LISTEN is never down.
+    listen = async (channels, onNotification, onConnection) => {
+      const unlisten = await Promise.all(channels.map((channel) => pglite.listen(channel, () => onNotification(channel))));
+      onConnection(true);
+      return {
+        async close() {
+          if (!pglite.closed) await Promise.all(unlisten.map((stop) => stop()));
+        },
+      };
+    };
   }
   const onQuery = options.onQuery;
   const driver: SqlDriverAdapter = await adapter.connect();
@@ -505,6 +532,8 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
         return { primaryUnavailable: error };
       }
     },
+    // The embedded database's statements are its only session's: the feed's go through them too.
+    liveSession: liveSession ?? (listen ? { listen, query: primaryQuery, transaction } : undefined),
     async close() {
       if (readDriver !== driver) await readDriver.dispose();
       await driver.dispose();

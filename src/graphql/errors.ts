@@ -1,7 +1,7 @@
 // Every error a GraphQL client can cause, with its extensions.code, in one place.
 import type { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
-import { AccessDeniedError, type AccessDenial, type DomainError } from '../core/errors.js';
+import { AccessDeniedError, NotFoundError, ResumeExpiredError, type AccessDenial, type DomainError } from '../core/errors.js';
 
 const ACCESS_DENIED: Record<AccessDenial, { message: string; code: 'UNAUTHENTICATED' | 'FORBIDDEN' }> = {
   anonymous: { message: 'Not authenticated: send a bearer token in the Authorization header', code: 'UNAUTHENTICATED' },
@@ -22,6 +22,15 @@ export function graphqlErrorOf(error: DomainError): GraphQLError {
   if (error instanceof AccessDeniedError) {
     const { message, code } = ACCESS_DENIED[error.denial];
     return new GraphQLError(message, { extensions: { code } });
+  }
+  if (error instanceof NotFoundError)
+    return new GraphQLError('Graph not found: no graph has this slug, or it was deleted', { extensions: { code: 'NOT_FOUND' } });
+  if (error instanceof ResumeExpiredError) {
+    return new GraphQLError(
+      `Argument "after": the cursor is older than the change history kept (${Math.round(error.retentionMs / 3_600_000)} h): ` +
+        'subscribe without it, and read what is older from the history fields',
+      { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } },
+    );
   }
   const { argument: argumentName, reason, range } = error;
   return range

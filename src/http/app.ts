@@ -15,6 +15,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { ERROR_DETAIL } from '../rest/migrations.js';
 import { MIGRATIONS_PATH, restRoutes } from '../rest/routes.js';
+import type { StreamRoute } from '../rest/stream.js';
 import { graphqlRoutes } from './graphql.js';
 import { admission, pressureShedding, type OverloadLimits } from './overload.js';
 import type { Playground } from './playground.js';
@@ -37,6 +38,8 @@ export interface AppDependencies {
   publicBaseUrl?: string;
   /** TRUST_PROXY: peers whose X-Forwarded-* headers count (false: none). */
   trustProxy?: boolean | number | string[];
+  /** The live history's event streams: the instance's change feed (absent: no LISTEN session) and their settings. */
+  live: StreamRoute;
   /** Node's bounds on a client that trickles its headers or body (answered 408). */
   requestTimeoutMs?: number;
   headersTimeoutMs?: number;
@@ -162,6 +165,7 @@ export async function createApp({
   headersTimeoutMs = 10_000,
   metrics,
   overload,
+  live,
 }: AppDependencies) {
   const trustedProxy = trustFunction(trustProxy);
   const requestLog = new RequestLog(metrics);
@@ -258,9 +262,14 @@ export async function createApp({
     const { ready, primary, replica } = await database.readiness();
     // With a read replica, operators see which side is down; the status follows the side reads use.
     const sides = replica === undefined ? {} : { primary: primary ? 'up' : 'down', replica: replica ? 'up' : 'down' };
-    return sendJson(reply, { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'database unavailable', ...sides } });
+    if (!ready) return sendJson(reply, { status: 503, body: { status: 'database unavailable', ...sides } });
+    // Live streams would get changes only by polling while the LISTEN session is down. It is on the
+    // primary: while the primary is down (reads go on from a replica) nothing can change anyway.
+    if (live.feed && !live.feed.listening && primary)
+      return sendJson(reply, { status: 503, body: { status: 'live history unavailable', listen: 'down', ...sides } });
+    return sendJson(reply, { status: 200, body: { status: 'ready', ...sides } });
   });
-  const rest = restRoutes(app, { createContext, publicBaseUrl, trustedProxy });
+  const rest = restRoutes(app, { createContext, publicBaseUrl, trustedProxy, stream: live });
   await app.register(graphqlRoutes, { graphql, createContext, maxQueryBytes, playground });
   await app.ready();
   return app;

@@ -41,6 +41,8 @@ export const OVERLOADED_DETAIL = 'Service overloaded: try again shortly';
 
 const EXEMPT_PATHS = new Set(['/healthz', '/readyz']);
 const GRAPHQL_PATH = '/graphql';
+// The REST event streams (src/rest/stream.ts): /api/v1/…/migrations/stream.
+const STREAM_SUFFIX = '/migrations/stream';
 // A warning when shedding starts; then at most one per reason this often, however many are refused.
 const LOG_EVERY_MS = 10_000;
 
@@ -90,6 +92,9 @@ export function admission(
       response.writeHead(503, { ...options.headers(request), ...REFUSAL_HEADERS, 'content-length': body.length }).end(body);
       return;
     }
+    // An event stream is refused like any request while the instance is overloaded, but once open it
+    // is idle between events and bounded by LIVE_MAX_STREAMS instead: it does not hold a slot.
+    if (path.endsWith(STREAM_SUFFIX)) return handler(request, response);
     inFlight += 1;
     // 'close' comes once, when the answer is sent or the client went away before it.
     response.once('close', () => {

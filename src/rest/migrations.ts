@@ -44,7 +44,7 @@ const NOT_FOUND = detail(404, ERROR_DETAIL.graphNotFound);
 /** One item of a FastAPI 422 `detail` list. */
 interface ValidationErrorItem {
   type: string;
-  loc: ['query', string];
+  loc: ['query' | 'header', string];
   msg: string;
   /** The raw query-string text (a list for a repeatable parameter). */
   input: string | string[];
@@ -176,6 +176,22 @@ function parseCursor(search: URLSearchParams, filter: HistoryFilter | undefined)
   };
 }
 
+/** `status` as a `list[str]` with at most HISTORY_FILTER_LIMITS.maxStatuses distinct items (pydantic's `too_long`). */
+function statusItems(statuses: string[]): ValidationErrorItem[] {
+  const distinct = new Set(statuses).size;
+  const max = HISTORY_FILTER_LIMITS.maxStatuses;
+  if (distinct <= max) return [];
+  return [
+    {
+      type: 'too_long',
+      loc: ['query', 'status'],
+      msg: `List should have at most ${max} items after validation, not ${distinct}`,
+      input: statuses,
+      ctx: { field_type: 'List', max_length: max, actual_length: distinct },
+    },
+  ];
+}
+
 type FilterResult = { ok: true; filter: HistoryFilter } | { ok: false; items: ValidationErrorItem[] };
 
 /**
@@ -190,18 +206,7 @@ function parseFilter(search: URLSearchParams): FilterResult {
     since: search.getAll('since').at(-1),
     until: search.getAll('until').at(-1),
   };
-  const items: ValidationErrorItem[] = [];
-  const distinct = new Set(statuses).size;
-  if (distinct > HISTORY_FILTER_LIMITS.maxStatuses) {
-    const max = HISTORY_FILTER_LIMITS.maxStatuses;
-    items.push({
-      type: 'too_long',
-      loc: ['query', 'status'],
-      msg: `List should have at most ${max} items after validation, not ${distinct}`,
-      input: statuses,
-      ctx: { field_type: 'List', max_length: max, actual_length: distinct },
-    });
-  }
+  const items = statusItems(statuses);
   for (const field of ['since', 'until'] as const) {
     const raw = input[field];
     const parsed = raw === undefined ? undefined : parseTimestamp(raw);
@@ -233,8 +238,8 @@ type HistoryQuery = { ok: true; limit: number; cursor: string | null; filter: Hi
  * dependency resolves first), then every parameter, all failures reported in the parameters' order.
  */
 function historyQuery(context: Context, search: URLSearchParams): HistoryQuery {
-  if (context.viewer.kind === 'anonymous') return { ok: false, answer: detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE) };
-  if (context.viewer.kind === 'invalid') return { ok: false, answer: detail(401, ERROR_DETAIL.invalidToken, BEARER_CHALLENGE) };
+  const refused = unauthenticated(context);
+  if (refused) return { ok: false, answer: refused };
   const limit = parseLimit(search);
   const filter = parseFilter(search);
   const cursor = parseCursor(search, filter.ok ? filter.filter : undefined);
@@ -244,6 +249,40 @@ function historyQuery(context: Context, search: URLSearchParams): HistoryQuery {
   }
   return { ok: true, limit: limit.limit, cursor: cursor.cursor, filter: filter.filter };
 }
+
+/** FastAPI's HTTPBearer answer when no token, or one that does not verify, was sent; undefined otherwise. */
+function unauthenticated(context: Context): JsonAnswer | undefined {
+  if (context.viewer.kind === 'anonymous') return detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE);
+  if (context.viewer.kind === 'invalid') return detail(401, ERROR_DETAIL.invalidToken, BEARER_CHALLENGE);
+  return undefined;
+}
+
+export type StreamQuery = { ok: true; statuses: string[] | undefined; after: string | undefined } | { ok: false; answer: JsonAnswer };
+
+/**
+ * A stream route's request, checked as its list route checks the same parameters: 401, then
+ * `status` (the list route's 422 items; `limit`, `cursor`, `since` and `until` do not apply), then
+ * the `Last-Event-ID` header (a 422 item located in the header, as FastAPI locates header parameters).
+ */
+export function streamQuery(context: Context, search: URLSearchParams, lastEventId: string | undefined): StreamQuery {
+  const refused = unauthenticated(context);
+  if (refused) return { ok: false, answer: refused };
+  const statuses = search.getAll('status');
+  const items = statuses.length > 0 ? statusItems(statuses) : [];
+  if (lastEventId !== undefined && !FEED_CURSOR.test(lastEventId)) {
+    items.push({
+      type: 'value_error',
+      loc: ['header', 'last-event-id'],
+      msg: 'Value error, not an event id of this stream: send the id of the last event received, or no Last-Event-ID to start from now',
+      input: lastEventId,
+      ctx: { error: {} },
+    });
+  }
+  if (items.length > 0) return { ok: false, answer: validationFailed(items) };
+  return { ok: true, statuses: statuses.length > 0 ? statuses : undefined, after: lastEventId };
+}
+
+const FEED_CURSOR = /^[1-9][0-9]{0,18}$/;
 
 /** `GET /api/v1/graphs/{slug}/migrations`: one graph's history (GRAPH_READ). */
 export async function graphMigrations(
@@ -288,8 +327,8 @@ function page(
   return { status: 200, body: runs.map(restItem), headers: next ? { Link: next } : undefined };
 }
 
-/** The item of the Python service: snake_case keys, in its order. */
-function restItem(run: MigrationRunRecord) {
+/** The item of the Python service: snake_case keys, in its order (the event streams' `data` too). */
+export function restItem(run: MigrationRunRecord) {
   return {
     id: run.id,
     graph_id: run.graphId,

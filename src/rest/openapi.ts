@@ -484,3 +484,68 @@ export const ALL_MIGRATIONS_PATH = '/api/v1/migrations';
     },
   };
 }
+
+/**
+ * The live history's event streams (src/rest/stream.ts): each list route's `status` filter and
+ * refusals, a `Last-Event-ID` to resume from, and a `text/event-stream` of `run` events.
+ */
+export const MIGRATIONS_STREAM_PATH = `${MIGRATIONS_PATH}/stream`;
+export const ALL_MIGRATIONS_STREAM_PATH = `${ALL_MIGRATIONS_PATH}/stream`;
+for (const [listPath, streamPath, operationId, whose] of [
+  [MIGRATIONS_PATH, MIGRATIONS_STREAM_PATH, 'streamGraphMigrations', "one graph's runs (GRAPH_READ)"],
+  [ALL_MIGRATIONS_PATH, ALL_MIGRATIONS_STREAM_PATH, 'streamAllMigrations', "every graph's runs (superusers)"],
+] as const) {
+  const list = OPENAPI_DOCUMENT.paths[listPath]!.get;
+  const { '200': _page, '304': _notModified, ...refusals } = list.responses;
+  OPENAPI_DOCUMENT.paths[streamPath] = {
+    get: {
+      ...list,
+      operationId,
+      summary: `The migration runs of ${whose} as they are recorded and as they change (Server-Sent Events)`,
+      description:
+        'A `text/event-stream`. Each insert and each change of a run is one event: `id: <cursor>`, `event: run`, `data: <the item exactly as the list route serves it>`, in commit order. ' +
+        'Without `Last-Event-ID` the stream starts with the changes after it opened (the list route gives the past); with it, it first replays every event after that id, then continues live, with no gap and no duplicate. ' +
+        'A comment line (`: keep-alive`) comes at least every 15 s. The stream ends with an `end` event whose data is `{"reason", "detail", "last_event_id"}`: ' +
+        '`overflow` (the reader fell behind: reconnect with `Last-Event-ID: <last_event_id>`), `access` (membership removed or token expired), `graph_gone`, `shutdown` (reconnect, to another instance). ' +
+        'Before the stream opens, every refusal is the list route’s answer; checks run in the list route’s order, then the resume id.',
+      parameters: [
+        ...list.parameters!.filter((parameter) => parameter.name === 'slug' || parameter.name === 'status'),
+        {
+          name: 'Last-Event-ID',
+          in: 'header',
+          required: false,
+          description:
+            'The `id` of the last event received (what a browser’s EventSource sends on reconnect): the stream replays what followed it.',
+          schema: { type: 'string', pattern: '^[1-9][0-9]{0,18}$', examples: ['1042'] },
+        },
+      ],
+      responses: {
+        '200': {
+          description: 'The event stream.',
+          content: {
+            'text/event-stream': {
+              schema: { type: 'string' },
+              example: `id: 1042\nevent: run\ndata: ${JSON.stringify(EXAMPLE_RUN)}\n\n`,
+            },
+          },
+        },
+        ...refusals,
+        '410': {
+          description: 'The `Last-Event-ID` is older than the change history kept (`LIVE_RETENTION_MS`): reconnect without it.',
+          content: json(detailPattern('Gone', '^Last-Event-ID is older than the change history kept')),
+        },
+        '503': {
+          ...refusals['503']!,
+          description:
+            'As on the list route, and: every stream this instance may hold is open (`LIVE_MAX_STREAMS`), or it has no LISTEN session (`DATABASE_LISTEN_URL`): retry after `Retry-After` seconds.',
+          content: json(
+            detailPattern(
+              'StreamUnavailableError',
+              '^(Database unavailable|Service overloaded|Too many open streams|Live history unavailable)',
+            ),
+          ),
+        },
+      },
+    },
+  };
+}

@@ -4,6 +4,7 @@ import type { Context, CreateContext } from '../core/context.js';
 import { getRoute, sendJson, sendRevalidatable, type JsonAnswer } from '../http/reply.js';
 import { allMigrations, graphMigrations, type RequestLocation } from './migrations.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import { serveStream, type StreamRoute } from './stream.js';
 
 export interface RestOptions {
   createContext: CreateContext;
@@ -11,12 +12,14 @@ export interface RestOptions {
   publicBaseUrl?: string;
   /** Whether the peer at this address is a trusted proxy (TRUST_PROXY), whose X-Forwarded-* headers count. */
   trustedProxy: (address: string, hop: number) => boolean;
+  /** The live history's event streams. */
+  stream: StreamRoute;
 }
 
 /** The route's path as received, any percent-encoded text as the slug, an optional trailing slash. */
 export const MIGRATIONS_PATH = /^\/api\/v1\/graphs\/([^/]+)\/migrations\/?$/;
 
-export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl, trustedProxy }: RestOptions) {
+export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl, trustedProxy, stream }: RestOptions) {
   /** Runs a history route's answer with the request's context and where it was addressed. */
   async function serveHistory(
     request: FastifyRequest,
@@ -39,6 +42,15 @@ export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl,
     serveMigrations(request, reply, (request.params as { slug: string }).slug),
   );
   getRoute(app, '/api/v1/migrations', (request, reply) => serveHistory(request, reply, allMigrations));
+  /** Opens an event stream with the request's context; its access re-checks authenticate the same header again. */
+  const openStream = async (request: FastifyRequest, reply: FastifyReply, slug: string | null) => {
+    const credentials = { authorization: request.headers.authorization, logger: request.log };
+    return serveStream(request, reply, slug, await createContext(credentials), () => createContext(credentials), stream);
+  };
+  getRoute(app, '/api/v1/graphs/:slug/migrations/stream', (request, reply) =>
+    openStream(request, reply, (request.params as { slug: string }).slug),
+  );
+  getRoute(app, '/api/v1/migrations/stream', (request, reply) => openStream(request, reply, null));
   getRoute(app, '/openapi.json', (_request, reply) => sendJson(reply, { status: 200, body: OPENAPI_DOCUMENT }));
   return { serveMigrations };
 }

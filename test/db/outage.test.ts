@@ -70,6 +70,9 @@ describe.skipIf(!postgresAvailable)('database outage (PostgreSQL through a TCP p
     const viaGraphql = await graphql();
     expect(viaGraphql.status).toBe(200);
     expect(viaGraphql.body.data.graph.migrations).toHaveLength(5);
+    // Readiness also waits for the live history's LISTEN session, which reconnects on its own (within 2 s).
+    const deadline = Date.now() + 10_000;
+    while ((await ready()) !== 200 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await ready()).toBe(200);
   };
 

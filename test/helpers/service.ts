@@ -2,6 +2,7 @@
 // known HS256 secret and a record of every SQL statement Prisma sends.
 import { pino } from 'pino';
 import { signAccessToken } from '../../src/auth/viewer.js';
+import { FEED_STATEMENT_MARK } from '../../src/data/runChanges.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/service.js';
@@ -41,7 +42,10 @@ export async function startTestService(
   });
   const statements: string[] = [];
   const service = await startService(config, options.logger ?? createLogger(config.logLevel), {
-    onQuery: (event) => statements.push(event.query),
+    // The change feed's own statements (src/data/runChanges.ts), sent on its schedule, are no request's.
+    onQuery: (event) => {
+      if (!event.query.includes(FEED_STATEMENT_MARK)) statements.push(event.query);
+    },
   });
   return {
     url: service.url,

@@ -56,7 +56,7 @@ describe('the OpenAPI document', () => {
     const validator = createValidator(OPENAPI_DOCUMENT);
     for (const [path, item] of Object.entries(OPENAPI_DOCUMENT.paths)) {
       for (const [status, response] of Object.entries(item.get.responses))
-        if (response.content) expect(() => validator.responseSchema(path, status), `${path} ${status}`).not.toThrow();
+        if (response.content?.['application/json']) expect(() => validator.responseSchema(path, status), `${path} ${status}`).not.toThrow();
       for (const index of (item.get.parameters ?? []).keys())
         expect(() => validator.parameterSchema(path, index), `${path} #${index}`).not.toThrow();
     }
