@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ChangeFeed } from './core/feed.js';
 import type { Database, QueryEvent } from './db/client.js';
 import { CLIENT_ERROR_CODES } from './graphql/errors.js';
 import type { ShedReason } from './http/overload.js';
@@ -100,6 +101,34 @@ export function createMetrics() {
     },
   });
 
+  let feed: Pick<ChangeFeed, 'openStreams' | 'listening'> | undefined;
+  new Gauge({
+    name: 'live_streams_open',
+    help: 'Live history streams open on this instance (REST event streams)',
+    registers: [registry],
+    collect() {
+      this.set(feed?.openStreams ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'live_listen_up',
+    help: "1 while the live history's LISTEN session is up, 0 while it is down (or live history is off)",
+    registers: [registry],
+    collect() {
+      this.set(feed?.listening ? 1 : 0);
+    },
+  });
+  const deliveries = new Counter({
+    name: 'live_events_delivered_total',
+    help: 'Changes handed to live streams: one per change and stream it matched',
+    registers: [registry],
+  });
+  const changes = new Counter({
+    name: 'live_changes_total',
+    help: 'Changes read from the change feed by this instance',
+    registers: [registry],
+  });
+
   const operationNames = new Set<string>();
   function operationLabel(name: string | null | undefined): string {
     if (name === null || name === undefined || name === '') return ANONYMOUS;
@@ -114,6 +143,14 @@ export function createMetrics() {
     /** The pools whose counts are reported at each scrape. */
     observePools(database: Pick<Database, 'poolStatus' | 'primaryPoolStatus'>): void {
       pools = database;
+    },
+    /** The change feed whose streams are reported at each scrape, and which reports its deliveries. */
+    observeFeed(observed: ChangeFeed): void {
+      feed = observed;
+      observed.onDelivered = (streams) => {
+        changes.inc();
+        if (streams > 0) deliveries.inc(streams);
+      };
     },
     /** One answered HTTP request; `route` is the route template, or undefined when no route matched. */
     requestCompleted(method: string, route: string | undefined, status: number, durationMs: number): void {

@@ -13,7 +13,7 @@ import { createGraphQLServer } from './graphql/server.js';
 import { addAcceptors } from './http/acceptors.js';
 import { createApp } from './http/app.js';
 import { ChangeFeed } from './core/feed.js';
-import { changesAfter, CHANGES_CHANNEL, FEED_CHANNEL, feedBounds, orderCommittedChanges, pruneChanges } from './data/runChanges.js';
+import { changesAfter, FEED_CHANNEL, feedBounds, orderCommittedChanges, pruneChanges } from './data/runChanges.js';
 import { loadPlayground } from './http/playground.js';
 import { drainable } from './http/drain.js';
 import type { Logger } from './logger.js';
@@ -40,11 +40,11 @@ async function startFeed(config: Config, logger: Logger, database: Database): Pr
   }
   const feed = new ChangeFeed(
     {
-      order: () => orderCommittedChanges(session.transaction),
+      order: () => orderCommittedChanges(session.query, session.transaction),
       after: (position, limit, graphId) => changesAfter(session.query, position, limit, graphId),
       bounds: () => feedBounds(session.query),
       prune: (keepMs) => pruneChanges(session.transaction, keepMs),
-      listen: (onNotification, onConnection) => session.listen([CHANGES_CHANNEL, FEED_CHANNEL], onNotification, onConnection),
+      listen: (onNotification, onConnection) => session.listen([FEED_CHANNEL], onNotification, onConnection),
     },
     config.live,
     logger.child({ component: 'live' }),
@@ -157,6 +157,7 @@ export async function startService(config: Config, logger: Logger, options: Data
     await prepareDatabase(config, logger, database, databaseOptions);
     await checkPooledStatementTimeout(config, logger, database);
     feed = await startFeed(config, logger, database);
+    if (feed) metrics?.observeFeed(feed);
 
     const developmentSecret = config.auth.jwtSecret || config.auth.jwksUrl ? undefined : loadOrCreateDevelopmentSecret(config.dataDir);
     const authenticate = createAuthenticator({ ...config.auth, jwtSecret: config.auth.jwtSecret ?? developmentSecret });

@@ -1,13 +1,14 @@
 // The live history of every door (docs/decisions/0008): one ChangeFeed per instance follows the
-// database's change feed (src/data/runChanges.ts) over one LISTEN session and fans each change out,
-// in memory, to the streams that match it. A burst of changes costs the instance a fixed number of
-// statements (order what committed, read what was ordered), whatever the number of streams.
+// database's change feed (src/data/runChanges.ts) over one session (LISTEN, and the feed's own
+// statements) and fans each change out, in memory, to the streams that match it. A burst of changes
+// costs the instance a fixed number of statements (order what committed, read what was ordered),
+// whatever the number of streams.
 //
 // A stream resumed from a cursor first replays the changes after it from the database, then
 // continues live: it is registered at the feed's current position P in the same turn that P is
 // read, so the replay covers (cursor, P] and the live changes start after P, with no gap and no
 // duplicate at the seam.
-import { FEED_CHANNEL, type RunChange } from '../data/runChanges.js';
+import type { RunChange } from '../data/runChanges.js';
 import type { Logger } from '../logger.js';
 
 /** What the feed needs from the database (src/data/runChanges.ts over src/db/client.ts). */
@@ -42,10 +43,11 @@ export type StreamEnd =
   | { reason: 'shutdown' }
   | { reason: 'closed' };
 
-// A notification can be lost while the LISTEN session reconnects, and ordering waits on running
-// transactions: the feed also looks on its own, often while changes wait, rarely otherwise.
+// Writers send no notification (decision 0008): every instance looks for changes to order this
+// often, a notification from the one that ordered them wakes the others, and a notification lost
+// while the LISTEN session reconnects is made up by the reconnect's own read.
+const ORDER_POLL_MS = 100;
 const RETRY_MS = 50;
-const IDLE_POLL_MS = 2_000;
 const PRUNE_EVERY_MS = 60_000;
 const READ_BATCH = 1_000;
 
@@ -178,10 +180,7 @@ export class ChangeFeed {
   /** Listens, and starts at the feed's head: streams without a cursor get what follows. */
   async start() {
     this.listener = await this.store.listen(
-      (channel) => {
-        if (channel !== FEED_CHANNEL) this.orderWanted = true;
-        this.poke();
-      },
+      () => this.poke(),
       (up) => {
         this.connected = up;
         if (up) {
@@ -199,7 +198,7 @@ export class ChangeFeed {
       setInterval(() => {
         this.orderWanted = true;
         this.poke();
-      }, IDLE_POLL_MS).unref(),
+      }, ORDER_POLL_MS).unref(),
       setInterval(() => {
         this.store
           .prune(this.settings.retentionMs)
@@ -255,7 +254,7 @@ export class ChangeFeed {
     this.running = this.catchUp()
       .catch((error: unknown) => {
         this.logger.warn({ err: error }, 'reading the change feed failed; retrying');
-        this.retryLater(IDLE_POLL_MS / 4);
+        this.retryLater(500);
       })
       .finally(() => {
         this.running = undefined;

@@ -6,9 +6,7 @@ import { Prisma } from '../db/generated/client.js';
 import type { MigrationRunRecord } from './migrationRuns.js';
 import { records, utcTimestamp } from './sql.js';
 
-/** The channel the capture trigger notifies once per writing statement (delivered at the writer's commit). */
-export const CHANGES_CHANNEL = 'graph_migration_run_changes';
-/** The channel `orderCommittedChanges` notifies when it has given changes their positions. */
+/** The channel `orderCommittedChanges` notifies (at its commit) when it has given changes their positions. */
 export const FEED_CHANNEL = 'graph_migration_run_feed';
 
 /** Every statement of the feed starts with this comment: operators (pg_stat_statements) and tests tell them from requests'. */
@@ -34,11 +32,18 @@ export interface RunChange {
  * (changes of different runs committed within one round, milliseconds apart, are in capture order;
  * a run's own changes are always in commit order, as its row lock orders its writers). Notifies
  * FEED_CHANNEL (at commit) when it ordered anything. `pending`: more wait than one batch took.
+ * Called often (every instance looks every 100 ms): without changes waiting it costs one index probe.
  */
+const UNORDERED = Prisma.sql`/* change feed */ SELECT EXISTS (SELECT 1 FROM graph_migration_run_changes WHERE position IS NULL) AS pending`;
+
 export async function orderCommittedChanges(
+  query: RunSql,
   transaction: <T>(work: (sql: TransactionSql) => Promise<T>) => Promise<T>,
   batch = 10_000,
 ): Promise<{ locked: boolean; ordered: number; pending: boolean }> {
+  // Most calls find nothing to order: one index probe, no transaction, no lock.
+  const { rows: waiting } = await query(UNORDERED);
+  if (!(waiting[0]![0] as boolean)) return { locked: true, ordered: 0, pending: false };
   return transaction(async (sql) => {
     const { rows } = await sql.query(Prisma.sql`/* change feed */ SELECT pg_try_advisory_xact_lock(${ORDERING_LOCK}::bigint) AS locked`);
     if (!(rows[0]![0] as boolean)) return { locked: false, ordered: 0, pending: true };
@@ -61,10 +66,8 @@ export async function orderCommittedChanges(
       FROM next, last
       WHERE c.change_id = next.change_id`);
     if (ordered > 0) await sql.execute(Prisma.sql`/* change feed */ SELECT pg_notify(${FEED_CHANNEL}, '')`);
-    const { rows: waiting } = await sql.query(
-      Prisma.sql`/* change feed */ SELECT EXISTS (SELECT 1 FROM graph_migration_run_changes WHERE position IS NULL) AS pending`,
-    );
-    return { locked: true, ordered, pending: waiting[0]![0] as boolean };
+    const { rows: left } = await sql.query(UNORDERED);
+    return { locked: true, ordered, pending: left[0]![0] as boolean };
   });
 }
 

@@ -196,6 +196,30 @@ describe.each(DATABASE_KINDS)('live history over SSE on %s', (kind) => {
     }
   });
 
+  it('counts open streams, changes read and events delivered in the metrics', async () => {
+    const counted = await startTestService(kind, { env: { ...LIVE_ENV, METRICS_PORT: '0' } });
+    try {
+      const { id } = await insertGraph(counted.prisma, { slug: SLUG });
+      await addMember(counted.prisma, id, MEMBER);
+      const token = await counted.token(MEMBER);
+      const live = [
+        await openSse(counted.url, STREAM, { authorization: `Bearer ${token}` }),
+        await openSse(counted.url, STREAM, { authorization: `Bearer ${token}` }),
+      ];
+      await insertRun(counted.prisma, id, nextRun());
+      await Promise.all(live.map((stream) => stream.waitFor(1)));
+      const text = await (await fetch(counted.service.metricsUrl!)).text();
+      const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+      expect(sample('live_streams_open')).toBe(2);
+      expect(sample('live_listen_up')).toBe(1);
+      expect(sample('live_changes_total')).toBeGreaterThanOrEqual(1);
+      expect(sample('live_events_delivered_total')).toBeGreaterThanOrEqual(2);
+      for (const stream of live) stream.close();
+    } finally {
+      await counted.close();
+    }
+  });
+
   it('ends every stream with a shutdown event when the service stops', async () => {
     const stopping = await startTestService(kind, { env: LIVE_ENV });
     const { id } = await insertGraph(stopping.prisma, { slug: SLUG });
