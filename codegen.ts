@@ -18,6 +18,8 @@ const config: CodegenConfig = {
           GraphMigrationRunConnection: '../../core/history.js#MigrationRunPage',
           // An edge is its run and its page's filter: the cursor is derived from the run's position and the filter.
           GraphMigrationRunEdge: '../resolvers/GraphMigrationRunConnection.js#MigrationRunEdge',
+          // A change of the feed (src/data/runChanges.ts): cursor and kind are derived from it.
+          MigrationRunEvent: '../../data/runChanges.js#RunChange',
         },
         scalars: { DateTime: 'string', UUID: 'string' },
         enumsAsTypes: true,

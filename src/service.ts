@@ -9,7 +9,8 @@ import { createDatabase, DatabaseConfigurationError, serverSession, type Databas
 import { applyMigrations } from './db/migrate.js';
 import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, seedDemoData } from './db/seed.js';
 import { contextFactory } from './core/context.js';
-import { createGraphQLServer } from './graphql/server.js';
+import { createGraphQLServer, createSubgraphSchema } from './graphql/server.js';
+import { subscriptionTransports } from './graphql/subscriptions.js';
 import { addAcceptors } from './http/acceptors.js';
 import { createApp } from './http/app.js';
 import { ChangeFeed } from './core/feed.js';
@@ -63,6 +64,8 @@ export interface Service {
   developmentAuth: boolean;
   /** A ready-to-paste request for the demo graph: with development auth, when the demo graph is there. */
   demoCurl?: string;
+  /** Live streams open on the instance (REST event streams and GraphQL subscriptions). */
+  openStreams(): number;
   /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes the pool. */
   close(): Promise<void>;
 }
@@ -161,7 +164,10 @@ export async function startService(config: Config, logger: Logger, options: Data
 
     const developmentSecret = config.auth.jwtSecret || config.auth.jwksUrl ? undefined : loadOrCreateDevelopmentSecret(config.dataDir);
     const authenticate = createAuthenticator({ ...config.auth, jwtSecret: config.auth.jwtSecret ?? developmentSecret });
+    const schema = createSubgraphSchema();
+    const createContext = contextFactory(database, authenticate);
     const graphql = createGraphQLServer({
+      schema,
       introspection: config.graphql.introspection,
       limits: config.graphql.limits,
       operationCacheBytes: config.graphql.operationCacheBytes,
@@ -182,7 +188,7 @@ export async function startService(config: Config, logger: Logger, options: Data
     const app = await createApp({
       database,
       graphql,
-      createContext: contextFactory(database, authenticate),
+      createContext,
       logger,
       maxBodyBytes: config.http.maxBodyBytes,
       maxQueryBytes: config.graphql.limits.maxQueryBytes,
@@ -194,6 +200,14 @@ export async function startService(config: Config, logger: Logger, options: Data
       metrics,
       overload: config.overload,
       live: { feed, settings: config.live, logger: logger.child({ component: 'live' }) },
+      subscriptions: subscriptionTransports({
+        schema,
+        limits: config.graphql.limits,
+        createContext,
+        feed,
+        settings: config.live,
+        logger: logger.child({ component: 'subscriptions' }),
+      }),
       // The page is served to whoever reaches the listener: it holds the demo token only on loopback.
       playground: config.graphql.playground ? loadPlayground({ authorization: embedToken ? `Bearer ${demoToken}` : undefined }) : undefined,
     });
@@ -236,7 +250,16 @@ export async function startService(config: Config, logger: Logger, options: Data
         await database.close();
       })());
 
-    return { url, server, metricsUrl: metricsServer?.url, database, developmentAuth: developmentSecret !== undefined, demoCurl, close };
+    return {
+      url,
+      server,
+      metricsUrl: metricsServer?.url,
+      database,
+      developmentAuth: developmentSecret !== undefined,
+      demoCurl,
+      openStreams: () => feed?.openStreams ?? 0,
+      close,
+    };
   } catch (error) {
     // A metrics port already taken fails the start, after the public listener opened.
     for (const acceptor of acceptors) acceptor.close();

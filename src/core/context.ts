@@ -1,6 +1,8 @@
 import type { Authenticate, Viewer } from '../auth/viewer.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
+import type { RunStream } from './feed.js';
+import type { RunStreamRequest } from './live.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 /** The request's logger (Fastify's child logger, with the request id): only what resolvers and plugins log with. */
@@ -10,6 +12,15 @@ export interface Context {
   viewer: Viewer;
   loaders: Loaders;
   logger: RequestLogger;
+  /** On the transports that serve live streams (the GraphQL subscription's SSE and WebSocket); absent elsewhere. */
+  live?: LiveContext;
+}
+
+export interface LiveContext {
+  /** Opens a stream for this context's viewer (src/core/live.ts: the checks, the cursor, the re-checks). */
+  open(request: RunStreamRequest): Promise<RunStream>;
+  /** Fresh loaders for the next event: a subscription's context outlives any one read. */
+  refresh(): Promise<void>;
 }
 
 export type CreateContext = (request: { authorization: string | undefined; logger: RequestLogger }) => Promise<Context>;

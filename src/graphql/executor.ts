@@ -35,7 +35,7 @@ export function jitExecution(schema: GraphQLSchema, operations: OperationCache):
     const context = request.context as Context;
     const variables = request.request.variables ?? {};
     const interpret = async () =>
-      answered(await execute({ schema, document, operationName, contextValue: context, variableValues: variables }));
+      doorResult(await execute({ schema, document, operationName, contextValue: context, variableValues: variables }));
     if (context.viewer.kind !== 'user') return interpret();
 
     const entry = operations.remember(queryHash, document, source.length);
@@ -59,7 +59,7 @@ export function jitExecution(schema: GraphQLSchema, operations: OperationCache):
     // errors for them lack the variable's AST node, by which Apollo files them under BAD_USER_INPUT:
     // graphql-js coerces them again (and executes nothing) to give the exact same answer as above.
     if (!('data' in result)) return interpret();
-    return answered(result);
+    return doorResult(result);
   };
 
   return {
@@ -82,7 +82,7 @@ export function jitExecution(schema: GraphQLSchema, operations: OperationCache):
  * error formatting reads (and would fail on, answering a bare 500): the same error as graphql-js
  * would have made it.
  */
-function answered(result: ExecutionResult): ExecutionResult {
+export function doorResult(result: ExecutionResult): ExecutionResult {
   if (!result.errors?.some((error) => !error.extensions || isDomainError(error.originalError))) return result;
   return { ...result, errors: result.errors.map(doorError) };
 }

@@ -1,4 +1,5 @@
 // The subgraph schema and its Apollo Server; no listening here (src/http/app.ts serves it, tests import it).
+import type { GraphQLSchema } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -163,8 +164,10 @@ export function createGraphQLServer(options: {
   logger: Logger;
   /** Operation and error counters (METRICS_PORT); absent: none. */
   metrics?: Pick<Metrics, 'operationCompleted'>;
+  /** The subgraph schema, shared with the subscription transports; absent: built here. */
+  schema?: GraphQLSchema;
 }): ApolloServer<Context> {
-  const schema = createSubgraphSchema();
+  const schema = options.schema ?? createSubgraphSchema();
   // Everything kept because of a query's text, bounded by bytes (docs/decisions/0005).
   const operations = createOperationCache(options.operationCacheBytes);
   return new ApolloServer<Context>({

@@ -16,7 +16,7 @@ import type { Metrics } from '../metrics.js';
 import { ERROR_DETAIL } from '../rest/migrations.js';
 import { MIGRATIONS_PATH, restRoutes } from '../rest/routes.js';
 import type { StreamRoute } from '../rest/stream.js';
-import { graphqlRoutes } from './graphql.js';
+import { graphqlRoutes, type GraphQLRouteOptions } from './graphql.js';
 import { admission, pressureShedding, type OverloadLimits } from './overload.js';
 import type { Playground } from './playground.js';
 import { detail, getRoute, sendJson } from './reply.js';
@@ -40,6 +40,8 @@ export interface AppDependencies {
   trustProxy?: boolean | number | string[];
   /** The live history's event streams: the instance's change feed (absent: no LISTEN session) and their settings. */
   live: StreamRoute;
+  /** GraphQL subscriptions over SSE and WebSocket on /graphql (src/graphql/subscriptions.ts). */
+  subscriptions: GraphQLRouteOptions['subscriptions'];
   /** Node's bounds on a client that trickles its headers or body (answered 408). */
   requestTimeoutMs?: number;
   headersTimeoutMs?: number;
@@ -166,6 +168,7 @@ export async function createApp({
   metrics,
   overload,
   live,
+  subscriptions,
 }: AppDependencies) {
   const trustedProxy = trustFunction(trustProxy);
   const requestLog = new RequestLog(metrics);
@@ -270,7 +273,7 @@ export async function createApp({
     return sendJson(reply, { status: 200, body: { status: 'ready', ...sides } });
   });
   const rest = restRoutes(app, { createContext, publicBaseUrl, trustedProxy, stream: live });
-  await app.register(graphqlRoutes, { graphql, createContext, maxQueryBytes, playground });
+  await app.register(graphqlRoutes, { graphql, createContext, maxQueryBytes, playground, subscriptions });
   await app.ready();
   return app;
 }

@@ -5,8 +5,12 @@ import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context, CreateContext } from '../core/context.js';
+import websocket from '@fastify/websocket';
 import { checkQuerySize } from '../graphql/limits.js';
+import { wantsEventStream, type subscriptionTransports } from '../graphql/subscriptions.js';
 import { PLAYGROUND_CSP, type Playground } from './playground.js';
+
+type SubscriptionTransports = ReturnType<typeof subscriptionTransports>;
 import { sendJson } from './reply.js';
 
 export interface GraphQLRouteOptions {
@@ -14,6 +18,8 @@ export interface GraphQLRouteOptions {
   createContext: CreateContext;
   maxQueryBytes: number;
   playground?: Playground;
+  /** GraphQL over SSE and graphql-ws for subscriptions (src/graphql/subscriptions.ts). */
+  subscriptions: SubscriptionTransports;
 }
 
 // application/json and its +json relatives, as Apollo Server recognises them.
@@ -25,7 +31,10 @@ function graphqlError(reply: FastifyReply, status: number, message: string, exte
 }
 
 /** A plugin: its content-type parsers apply to /graphql only. */
-export async function graphqlRoutes(app: FastifyInstance, { graphql, createContext, maxQueryBytes, playground }: GraphQLRouteOptions) {
+export async function graphqlRoutes(
+  app: FastifyInstance,
+  { graphql, createContext, maxQueryBytes, playground, subscriptions }: GraphQLRouteOptions,
+) {
   // Apollo Server judges the body itself (its CSRF prevention refuses text/plain, for one), so every
   // content type reaches it; JSON is parsed here so a syntax error gets a GraphQL-shaped answer.
   app.removeAllContentTypeParsers();
@@ -55,6 +64,18 @@ export async function graphqlRoutes(app: FastifyInstance, { graphql, createConte
       const header = request.host === request.headers.host ? 'Host' : 'X-Forwarded-Host';
       return graphqlError(reply, 400, `Invalid ${header} header`, { code: 'BAD_REQUEST' });
     }
+    // A subscription over GraphQL over SSE: graphql-sse writes the stream itself.
+    if ((request.method === 'GET' || request.method === 'POST') && wantsEventStream(request) && request.body !== MALFORMED_JSON) {
+      reply.hijack();
+      return subscriptions.serveSse(request, reply).catch((error: unknown) => {
+        request.log.error({ err: error }, 'GraphQL over SSE failed');
+        if (!reply.raw.headersSent)
+          reply.raw
+            .writeHead(500, { 'content-type': 'application/json' })
+            .end('{"errors":[{"message":"Internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}');
+        else reply.raw.end();
+      });
+    }
     const body = request.body;
     if (body === MALFORMED_JSON) return graphqlError(reply, 400, 'Malformed JSON in the request body', { code: 'BAD_REQUEST' });
     // Apollo Server would answer an array too ("Operation batching disabled."); said plainly here.
@@ -72,8 +93,11 @@ export async function graphqlRoutes(app: FastifyInstance, { graphql, createConte
     }
     return apollo.call(app, request as Parameters<typeof apollo>[0], reply as Parameters<typeof apollo>[1]);
   }
-  // Apollo Server answers other methods itself (405 with Allow: GET, POST).
-  app.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url: '/graphql', handler });
+  // Apollo Server answers other methods itself (405 with Allow: GET, POST). A WebSocket upgrade of
+  // GET /graphql speaks graphql-ws.
+  await app.register(websocket, { options: { maxPayload: maxQueryBytes * 2 } });
+  app.route({ method: 'GET', url: '/graphql', handler, wsHandler: subscriptions.ws });
+  app.route({ method: ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url: '/graphql', handler });
 
   if (playground) {
     for (const [path, asset] of playground.assets) {

@@ -43,6 +43,8 @@ const EXEMPT_PATHS = new Set(['/healthz', '/readyz']);
 const GRAPHQL_PATH = '/graphql';
 // The REST event streams (src/rest/stream.ts): /api/v1/…/migrations/stream.
 const STREAM_SUFFIX = '/migrations/stream';
+// GraphQL subscriptions over SSE on /graphql (src/graphql/subscriptions.ts); WebSocket upgrades never reach this listener.
+const EVENT_STREAM = /\btext\/event-stream\b/i;
 // A warning when shedding starts; then at most one per reason this often, however many are refused.
 const LOG_EVERY_MS = 10_000;
 
@@ -92,9 +94,10 @@ export function admission(
       response.writeHead(503, { ...options.headers(request), ...REFUSAL_HEADERS, 'content-length': body.length }).end(body);
       return;
     }
-    // An event stream is refused like any request while the instance is overloaded, but once open it
+    // An event stream (REST's, or a subscription over SSE) is refused like any request while the instance is overloaded, but once open it
     // is idle between events and bounded by LIVE_MAX_STREAMS instead: it does not hold a slot.
-    if (path.endsWith(STREAM_SUFFIX)) return handler(request, response);
+    if (path.endsWith(STREAM_SUFFIX) || (path === GRAPHQL_PATH && EVENT_STREAM.test(request.headers.accept ?? '')))
+      return handler(request, response);
     inFlight += 1;
     // 'close' comes once, when the answer is sent or the client went away before it.
     response.once('close', () => {

@@ -3,6 +3,7 @@ import type { GraphRecord } from '../../data/graphs.js';
 import type { MigrationRunRecord } from '../../data/migrationRuns.js';
 import type { MigrationRunPage } from '../../core/history.js';
 import type { MigrationRunEdge } from '../resolvers/GraphMigrationRunConnection.js';
+import type { RunChange } from '../../data/runChanges.js';
 import type { Context } from '../../core/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -138,6 +139,17 @@ export type GraphMigrationRunEdge = {
   node: GraphMigrationRun;
 };
 
+/** One event of the live history. */
+export type MigrationRunEvent = {
+  __typename?: 'MigrationRunEvent';
+  /** This event's position in the feed: pass it as `after` to resume right after it. */
+  cursor: Scalars['String']['output'];
+  /** INSERTED or UPDATED. */
+  kind: Scalars['String']['output'];
+  /** The run as this change left it. */
+  run: GraphMigrationRun;
+};
+
 /** Where a page sits in the whole list (Relay cursor connections). */
 export type PageInfo = {
   __typename?: 'PageInfo';
@@ -179,6 +191,37 @@ export type QueryMigrationRunsArgs = {
   since?: InputMaybe<Scalars['DateTime']['input']>;
   status?: InputMaybe<Array<Scalars['String']['input']>>;
   until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/**
+ * Live history (docs/contract.md#live-history), served on /graphql over GraphQL over SSE (the
+ * graphql-sse protocol, GET or POST with `Accept: text/event-stream`) and graphql-ws over WebSocket.
+ * Queries and mutations are not served over these: POST them to /graphql.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * Runs of one graph (slug; GRAPH_READ) or, for superusers, of every graph (slug null), as they are
+   * recorded and as they change: one event per insert and per change of a run, in commit order.
+   * `status` narrows to those statuses. `after` resumes right after an event's cursor: every event
+   * after it is sent first, then the live ones, none twice; a cursor older than the change history
+   * kept is a BAD_USER_INPUT error. The subscription ends with an error when the viewer may no longer
+   * read the graph, the token expires, the reader falls behind (resume with the last cursor) or the
+   * instance stops.
+   */
+  migrationRunEvents: MigrationRunEvent;
+};
+
+
+/**
+ * Live history (docs/contract.md#live-history), served on /graphql over GraphQL over SSE (the
+ * graphql-sse protocol, GET or POST with `Accept: text/event-stream`) and graphql-ws over WebSocket.
+ * Queries and mutations are not served over these: POST them to /graphql.
+ */
+export type SubscriptionMigrationRunEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  slug?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
 
@@ -288,8 +331,10 @@ export type ResolversTypes = {
   GraphMigrationRun: ResolverTypeWrapper<MigrationRunRecord>;
   GraphMigrationRunConnection: ResolverTypeWrapper<MigrationRunPage>;
   GraphMigrationRunEdge: ResolverTypeWrapper<MigrationRunEdge>;
+  MigrationRunEvent: ResolverTypeWrapper<RunChange>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UUID: ResolverTypeWrapper<Scalars['UUID']['output']>;
 };
 
@@ -303,8 +348,10 @@ export type ResolversParentTypes = {
   GraphMigrationRun: MigrationRunRecord;
   GraphMigrationRunConnection: MigrationRunPage;
   GraphMigrationRunEdge: MigrationRunEdge;
+  MigrationRunEvent: RunChange;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  Subscription: Record<PropertyKey, never>;
   UUID: Scalars['UUID']['output'];
 };
 
@@ -357,6 +404,12 @@ export type GraphMigrationRunEdgeResolvers<ContextType = Context, ParentType ext
   node?: Resolver<ResolversTypes['GraphMigrationRun'], ParentType, ContextType>;
 };
 
+export type MigrationRunEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MigrationRunEvent'] = ResolversParentTypes['MigrationRunEvent']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  run?: Resolver<ResolversTypes['GraphMigrationRun'], ParentType, ContextType>;
+};
+
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -369,6 +422,10 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   migrationRuns?: Resolver<ResolversTypes['GraphMigrationRunConnection'], ParentType, ContextType, RequireFields<QueryMigrationRunsArgs, 'first'>>;
 };
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  migrationRunEvents?: SubscriptionResolver<ResolversTypes['MigrationRunEvent'], "migrationRunEvents", ParentType, ContextType, Partial<SubscriptionMigrationRunEventsArgs>>;
+};
+
 export interface UuidScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['UUID'], any> {
   name: 'UUID';
 }
@@ -379,8 +436,10 @@ export type Resolvers<ContextType = Context> = {
   GraphMigrationRun?: GraphMigrationRunResolvers<ContextType>;
   GraphMigrationRunConnection?: GraphMigrationRunConnectionResolvers<ContextType>;
   GraphMigrationRunEdge?: GraphMigrationRunEdgeResolvers<ContextType>;
+  MigrationRunEvent?: MigrationRunEventResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   UUID?: GraphQLScalarType;
 };
 

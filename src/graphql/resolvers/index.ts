@@ -8,6 +8,7 @@ import { GraphMigrationRun } from './GraphMigrationRun.js';
 import { GraphMigrationRunConnection, GraphMigrationRunEdge } from './GraphMigrationRunConnection.js';
 import { resolveEntities } from './entities.js';
 import { Query } from './Query.js';
+import { MigrationRunEvent, Subscription } from './Subscription.js';
 
 // graphql-scalars' DateTime validates RFC 3339 but serializes through a JS Date, which keeps only
 // milliseconds. Our timestamps arrive as the database's UTC text with microseconds: they are sent as
@@ -53,4 +54,6 @@ export const resolvers: Resolvers = {
   GraphMigrationRun,
   GraphMigrationRunConnection,
   GraphMigrationRunEdge,
+  Subscription,
+  MigrationRunEvent,
 };

@@ -1,0 +1,70 @@
+// Subscription.migrationRunEvents: the live history (src/core/live.ts) as GraphQL events. A stream
+// that ends for a reason of its own (the reader fell behind, access went, the instance stops) ends
+// the subscription with one last event carrying that error, so the client knows why and where to
+// resume; it is then completed.
+import { GraphQLError } from 'graphql';
+import type { Context } from '../../core/context.js';
+import { cursorOf, type RunStream, type StreamEnd } from '../../core/feed.js';
+import type { RunChange } from '../../data/runChanges.js';
+import type { MigrationRunEventResolvers, SubscriptionResolvers } from '../__generated__/resolvers-types.js';
+
+const END = Symbol('stream end');
+type Ended = { [END]: StreamEnd; lastCursor: string | null };
+
+function endError(end: StreamEnd, lastCursor: string | null): GraphQLError {
+  const resume = lastCursor === null ? 'subscribe again without `after`' : `subscribe again with after: ${JSON.stringify(lastCursor)}`;
+  switch (end.reason) {
+    case 'overflow':
+      return new GraphQLError(`The subscription fell behind (too many events unread): ${resume}`, {
+        extensions: { code: 'STREAM_OVERFLOW', lastCursor },
+      });
+    case 'access':
+      return end.denial === 'not_member'
+        ? new GraphQLError('Not a member of this graph', { extensions: { code: 'FORBIDDEN' } })
+        : new GraphQLError('Invalid or expired token: subscribe again with a valid bearer token', {
+            extensions: { code: 'UNAUTHENTICATED', lastCursor },
+          });
+    case 'graph_gone':
+      return new GraphQLError('The graph was deleted', { extensions: { code: 'NOT_FOUND' } });
+    default:
+      return new GraphQLError(`The instance is shutting down: ${resume}`, { extensions: { code: 'SERVICE_UNAVAILABLE', lastCursor } });
+  }
+}
+
+async function* events(stream: RunStream, context: Context): AsyncGenerator<RunChange | Ended> {
+  try {
+    for await (const change of stream) {
+      await context.live!.refresh();
+      yield change;
+    }
+    const end = stream.end;
+    if (end && end.reason !== 'closed') yield { [END]: end, lastCursor: stream.lastCursor };
+  } finally {
+    stream.close();
+  }
+}
+
+export const Subscription: SubscriptionResolvers = {
+  migrationRunEvents: {
+    subscribe: async (_parent, { slug, status, after }, context) => {
+      if (!context.live) {
+        throw new GraphQLError(
+          'Subscriptions are served over GraphQL over SSE (Accept: text/event-stream) and graphql-ws (WebSocket) on /graphql',
+          { extensions: { code: 'BAD_REQUEST' } },
+        );
+      }
+      const stream = await context.live.open({ slug: slug ?? null, statuses: status, after });
+      return events(stream, context) as never;
+    },
+    resolve: (payload: RunChange | Ended) => {
+      if (END in payload) throw endError(payload[END], payload.lastCursor);
+      return payload;
+    },
+  },
+};
+
+export const MigrationRunEvent: MigrationRunEventResolvers = {
+  cursor: (change) => cursorOf(change),
+  kind: (change) => change.kind,
+  run: (change) => change.run,
+};
