@@ -474,31 +474,38 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
           () => true,
           () => false,
         );
-  const transaction = async <T>(work: (sql: TransactionSql) => Promise<T>): Promise<T> => {
-    const tx = await driver.startTransaction();
-    // An adapter either wraps the transaction itself (PGlite) or expects its user to send the
-    // COMMIT or ROLLBACK before releasing the connection (pg), as Prisma's engine does.
-    const finish = (sql: 'COMMIT' | 'ROLLBACK') =>
-      tx.options.usePhantomQuery ? undefined : tx.executeRaw({ sql, args: [], argTypes: [] });
-    let result: T;
-    try {
-      result = await work({ query: logged((request) => tx.queryRaw(request)), execute: logged((request) => tx.executeRaw(request)) });
-    } catch (error) {
-      // The statement's error is the one to report, even when the connection is gone and the
-      // ROLLBACK fails too (the server then ends the transaction with the session).
-      await Promise.resolve(finish('ROLLBACK')).catch(() => {});
-      await tx.rollback();
-      throw error;
-    }
-    try {
-      await finish('COMMIT');
-    } catch (error) {
-      await tx.rollback();
-      throw error;
-    }
-    await tx.commit();
-    return result;
-  };
+  const unlogged =
+    <T>(send: (request: SqlQuery) => Promise<T>) =>
+    (statement: Prisma.Sql): Promise<T> =>
+      send({ sql: statement.text, args: statement.values, argTypes: statement.values.map(() => UNTYPED) });
+  const transactionWith =
+    (wrap: typeof logged) =>
+    async <T>(work: (sql: TransactionSql) => Promise<T>): Promise<T> => {
+      const tx = await driver.startTransaction();
+      // An adapter either wraps the transaction itself (PGlite) or expects its user to send the
+      // COMMIT or ROLLBACK before releasing the connection (pg), as Prisma's engine does.
+      const finish = (sql: 'COMMIT' | 'ROLLBACK') =>
+        tx.options.usePhantomQuery ? undefined : tx.executeRaw({ sql, args: [], argTypes: [] });
+      let result: T;
+      try {
+        result = await work({ query: wrap((request) => tx.queryRaw(request)), execute: wrap((request) => tx.executeRaw(request)) });
+      } catch (error) {
+        // The statement's error is the one to report, even when the connection is gone and the
+        // ROLLBACK fails too (the server then ends the transaction with the session).
+        await Promise.resolve(finish('ROLLBACK')).catch(() => {});
+        await tx.rollback();
+        throw error;
+      }
+      try {
+        await finish('COMMIT');
+      } catch (error) {
+        await tx.rollback();
+        throw error;
+      }
+      await tx.commit();
+      return result;
+    };
+  const transaction = transactionWith(logged);
   const prisma = onQuery
     ? new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] }).$on('query', (event) =>
         onQuery({ query: event.query, durationMs: event.duration }),
@@ -533,7 +540,10 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
       }
     },
     // The embedded database's statements are its only session's: the feed's go through them too.
-    liveSession: liveSession ?? (listen ? { listen, query: primaryQuery, transaction } : undefined),
+    // Not logged, as the PostgreSQL session's are not: they run on the feed's schedule, not a request's.
+    liveSession:
+      liveSession ??
+      (listen ? { listen, query: unlogged((request) => driver.queryRaw(request)), transaction: transactionWith(unlogged) } : undefined),
     async close() {
       if (readDriver !== driver) await readDriver.dispose();
       await driver.dispose();
