@@ -240,8 +240,10 @@ export async function startService(config: Config, logger: Logger, options: Data
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
-        // Streams end first (an `end` event saying to reconnect): the drain then waits only for requests.
+        // Streams end first (an `end` event, or a subscription's last error, saying to reconnect), and
+        // graphql-ws connections with them (1001, going away): the drain then waits only for requests.
         await feed?.stop();
+        for (const socket of app.websocketServer.clients) socket.close(1001, 'The instance is shutting down: reconnect');
         await drainer.drain(config.shutdownTimeoutMs, acceptors);
         await app.close();
         // Scrapes go on during the drain; the listener closes with the rest.

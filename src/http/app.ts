@@ -16,6 +16,7 @@ import type { Metrics } from '../metrics.js';
 import { ERROR_DETAIL } from '../rest/migrations.js';
 import { MIGRATIONS_PATH, restRoutes } from '../rest/routes.js';
 import type { StreamRoute } from '../rest/stream.js';
+import websocket from '@fastify/websocket';
 import { graphqlRoutes, type GraphQLRouteOptions } from './graphql.js';
 import { admission, pressureShedding, type OverloadLimits } from './overload.js';
 import type { Playground } from './playground.js';
@@ -273,6 +274,8 @@ export async function createApp({
     return sendJson(reply, { status: 200, body: { status: 'ready', ...sides } });
   });
   const rest = restRoutes(app, { createContext, publicBaseUrl, trustedProxy, stream: live });
+  // On the app itself, so shutdown reaches its connections (app.websocketServer, src/service.ts).
+  await app.register(websocket, { options: { maxPayload: maxQueryBytes * 2 } });
   await app.register(graphqlRoutes, { graphql, createContext, maxQueryBytes, playground, subscriptions });
   await app.ready();
   return app;

@@ -5,7 +5,6 @@ import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context, CreateContext } from '../core/context.js';
-import websocket from '@fastify/websocket';
 import { checkQuerySize } from '../graphql/limits.js';
 import { wantsEventStream, type subscriptionTransports } from '../graphql/subscriptions.js';
 import { PLAYGROUND_CSP, type Playground } from './playground.js';
@@ -94,8 +93,7 @@ export async function graphqlRoutes(
     return apollo.call(app, request as Parameters<typeof apollo>[0], reply as Parameters<typeof apollo>[1]);
   }
   // Apollo Server answers other methods itself (405 with Allow: GET, POST). A WebSocket upgrade of
-  // GET /graphql speaks graphql-ws.
-  await app.register(websocket, { options: { maxPayload: maxQueryBytes * 2 } });
+  // GET /graphql speaks graphql-ws (@fastify/websocket, registered on the app: src/http/app.ts).
   app.route({ method: 'GET', url: '/graphql', handler, wsHandler: subscriptions.ws });
   app.route({ method: ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url: '/graphql', handler });
 

@@ -171,6 +171,31 @@ describe.each(DATABASE_KINDS)('Subscription.migrationRunEvents on %s', (kind) =>
     });
   });
 
+  it('ends a graphql-ws subscription with SERVICE_UNAVAILABLE when the instance stops, without waiting for the drain timeout', async () => {
+    const stopping = await startTestService(kind, { env: { SHUTDOWN_TIMEOUT_MS: '30000' } });
+    const { id } = await insertGraph(stopping.prisma, { slug: SLUG });
+    await addMember(stopping.prisma, id, MEMBER);
+    const client = createWsClient({
+      url: `${stopping.url.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { Authorization: `Bearer ${await stopping.token(MEMBER)}` },
+      retryAttempts: 0,
+    });
+    const got = collector();
+    client.subscribe(
+      { query: EVENTS, variables: { slug: SLUG } },
+      { next: (r) => got.push(r as Result), error: () => got.complete(), complete: () => got.complete() },
+    );
+    const until = Date.now() + 10_000;
+    while (stopping.service.openStreams() < 1 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    const started = Date.now();
+    await stopping.close();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await got.waitFor(1);
+    expect(got.results[0]!.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    await client.dispose();
+  });
+
   it('serves no query over these transports: queries are POSTed to /graphql (400, as graphql-sse refuses a request)', async () => {
     const response = await fetch(`${service.url}/graphql`, {
       method: 'POST',

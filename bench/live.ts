@@ -1,0 +1,249 @@
+// npm run bench:live (and the end of npm run bench): the live history (docs/decisions/0008).
+//  1. Commit to event: one production instance (`node dist/main.js` on PostgreSQL) with 1,000 REST
+//     event streams open; a writer of its own commits one run at a time, and each stream's arrival
+//     time of that run's event is taken against the moment the writer's COMMIT returned. Printed:
+//     p50 and p99 over every delivery of every round, and the slowest round's last delivery.
+//  2. The writer's cost: pgbench (PostgreSQL's own, when installed) running a writer's transaction
+//     (insert a run and commit, then update a run) with the capture triggers on and off, sides
+//     interleaved round by round: latency per transaction with 1 writer, throughput with 4.
+// Knobs: LIVE_STREAMS (1000), LIVE_ROUNDS (20), LIVE_PGBENCH_ROUNDS (3), LIVE_PGBENCH_SECONDS (8).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import pg from 'pg';
+import { signAccessToken } from '../src/auth/viewer.js';
+import { freePort } from '../test/helpers/net.js';
+import { startSide, type Side } from './instances.js';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const STREAMS = Number(process.env.LIVE_STREAMS ?? 1_000);
+const ROUNDS = Number(process.env.LIVE_ROUNDS ?? 20);
+const PGBENCH_ROUNDS = Number(process.env.LIVE_PGBENCH_ROUNDS ?? 3);
+const PGBENCH_SECONDS = Number(process.env.LIVE_PGBENCH_SECONDS ?? 8);
+const SECRET = 'live-benchmark-secret-that-is-at-least-32-characters';
+const MEMBER = randomUUID();
+const GRAPH = randomUUID();
+const root = new URL('..', import.meta.url).pathname;
+const dbName = `gms_live_${Date.now().toString(36)}`;
+const benchUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${dbName}` }).toString();
+
+const log = (message: string) => console.error(`[live ${new Date().toISOString().slice(11, 19)}] ${message}`);
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function sql(url: string, text: string, values: unknown[] = []) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(text, values);
+  } finally {
+    await client.end();
+  }
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(url)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 'NaN');
+}
+
+/** Commit-to-event latencies (ms) of every delivery, per round. */
+async function commitToEvent(side: Side, metricsUrl: string): Promise<number[][]> {
+  const token = await signAccessToken(SECRET, { sub: MEMBER });
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  const waiting = new Map<string, { committedAt: number; arrivals: number[] }>();
+  const requests: http.ClientRequest[] = [];
+  // Opened 50 at a time, as clients reconnecting would: 1,000 at once would be refused as overload.
+  const opening: Promise<void>[] = [];
+  for (let i = 0; i < STREAMS; i++) {
+    if (opening.length >= 50) await Promise.all(opening.splice(0));
+    let headers!: () => void;
+    opening.push(new Promise<void>((resolve) => (headers = resolve)));
+    const request = http.get(
+      `${side.url}/api/v1/graphs/live_bench/migrations/stream`,
+      { agent, headers: { authorization: `Bearer ${token}` } },
+      (response) => {
+        response.setEncoding('utf8');
+        let text = '';
+        response.on('data', (chunk: string) => {
+          const at = performance.now();
+          text += chunk;
+          let end: number;
+          while ((end = text.indexOf('\n\n')) !== -1) {
+            const block = text.slice(0, end);
+            text = text.slice(end + 2);
+            const id = /"id":"([0-9a-f-]{36})"/.exec(block)?.[1];
+            if (id) waiting.get(id)?.arrivals.push(at);
+          }
+        });
+      },
+    );
+    request.on('error', () => headers());
+    requests.push(request);
+  }
+  await Promise.all(opening);
+  try {
+    const until = Date.now() + 120_000;
+    while ((await metric(metricsUrl, 'live_streams_open')) < STREAMS) {
+      if (Date.now() > until) throw new Error(`only ${await metric(metricsUrl, 'live_streams_open')} of ${STREAMS} streams opened`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    log(`${STREAMS} streams open`);
+    const writer = new pg.Client({ connectionString: benchUrl });
+    await writer.connect();
+    const rounds: number[][] = [];
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        const id = randomUUID();
+        const entry = { committedAt: 0, arrivals: [] as number[] };
+        waiting.set(id, entry);
+        await writer.query('BEGIN');
+        await writer.query(
+          `INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at)
+           VALUES ($1, $2, 1, 2, $3, 'running', clock_timestamp())`,
+          [id, GRAPH, `bench_${round}`],
+        );
+        await writer.query('COMMIT');
+        entry.committedAt = performance.now();
+        const deadline = Date.now() + 10_000;
+        while (entry.arrivals.length < STREAMS && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+        const latencies = entry.arrivals.map((at) => Math.max(0, at - entry.committedAt));
+        rounds.push(latencies);
+        const sorted = [...latencies].sort((a, b) => a - b);
+        log(
+          `round ${round + 1}: ${latencies.length} of ${STREAMS} delivered, p50 ${percentile(sorted, 50).toFixed(0)} ms, last ${sorted.at(-1)?.toFixed(0)} ms`,
+        );
+        waiting.delete(id);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    } finally {
+      await writer.end();
+    }
+    return rounds;
+  } finally {
+    for (const request of requests) request.destroy();
+  }
+}
+
+function pgbenchPath(): string | undefined {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return undefined;
+  for (const version of readdirSync(base).sort().reverse()) {
+    const candidate = `${base}/${version}/bin/pgbench`;
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** The writer's cost: pgbench with the capture triggers on and off, interleaved. */
+function writerCost(): { on: number[]; off: number[]; onTps: number[]; offTps: number[] } | undefined {
+  const pgbench = pgbenchPath();
+  if (!pgbench) return undefined;
+  const script = `${os.tmpdir()}/gms-live-writer-${process.pid}.sql`;
+  writeFileSync(
+    script,
+    [
+      '\\set v random(1, 1000000000)',
+      'BEGIN;',
+      `INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at) VALUES (gen_random_uuid(), '${GRAPH}', 1, 2, 'w_' || :v || '_' || random(), 'pending', clock_timestamp());`,
+      'COMMIT;',
+      `UPDATE graph_migration_runs SET status = 'running', started_at = clock_timestamp() WHERE id = (SELECT id FROM graph_migration_runs WHERE graph_id = '${GRAPH}' AND status = 'pending' ORDER BY created_at DESC LIMIT 1);`,
+    ].join('\n'),
+  );
+  const url = new URL(benchUrl);
+  const run = (clients: number) => {
+    const result = spawnSync(
+      pgbench,
+      [
+        '-h',
+        url.hostname,
+        '-p',
+        url.port || '5432',
+        '-U',
+        url.username || 'postgres',
+        '-n',
+        '-c',
+        String(clients),
+        '-T',
+        String(PGBENCH_SECONDS),
+        '-f',
+        script,
+        dbName,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
+    return {
+      latency: Number(/latency average = ([\d.]+) ms/.exec(result.stdout)?.[1]),
+      tps: Number(/tps = ([\d.]+)/.exec(result.stdout)?.[1]),
+    };
+  };
+  const triggers = (state: 'ENABLE' | 'DISABLE') =>
+    execFileSync('psql', [benchUrl, '-qc', `ALTER TABLE graph_migration_runs ${state} TRIGGER USER`], { stdio: 'ignore' });
+  const cost = { on: [] as number[], off: [] as number[], onTps: [] as number[], offTps: [] as number[] };
+  for (let round = 0; round < PGBENCH_ROUNDS; round++) {
+    for (const side of ['on', 'off'] as const) {
+      triggers(side === 'on' ? 'ENABLE' : 'DISABLE');
+      const single = run(1);
+      const four = run(4);
+      cost[side].push(single.latency);
+      cost[side === 'on' ? 'onTps' : 'offTps'].push(four.tps);
+      log(`pgbench round ${round + 1}, capture ${side}: 1 writer ${single.latency} ms, 4 writers ${four.tps.toFixed(0)} tps`);
+    }
+  }
+  triggers('ENABLE');
+  return cost;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main() {
+  log(`creating database ${dbName}`);
+  await sql(ADMIN_URL, `CREATE DATABASE "${dbName}"`);
+  const side: Side = { name: 'live', env: {} };
+  try {
+    log('building the service (npm run build)');
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    const metricsPort = await freePort();
+    await startSide(side, {
+      DATABASE_URL: benchUrl,
+      AUTH_JWT_SECRET: SECRET,
+      METRICS_PORT: String(metricsPort),
+      LIVE_MAX_STREAMS: String(STREAMS + 10),
+      DATABASE_POOL_SIZE: '10',
+    });
+    await sql(benchUrl, `INSERT INTO graphs (id, slug, name) VALUES ($1, 'live_bench', 'Live benchmark')`, [GRAPH]);
+    await sql(benchUrl, `INSERT INTO graph_members (graph_id, user_id, role) VALUES ($1, $2, 'reader')`, [GRAPH, MEMBER]);
+    const rounds = await commitToEvent(side, `http://127.0.0.1:${metricsPort}/metrics`);
+    side.child?.kill('SIGTERM');
+    const all = rounds.flat().sort((a, b) => a - b);
+    const delivered = rounds.map((round) => round.length);
+    const slowest = Math.max(...rounds.map((round) => Math.max(...round)));
+    const cost = writerCost();
+    const lines = [
+      `| live history | value |`,
+      `|---|---:|`,
+      `| commit → event, ${STREAMS} streams, p50 | ${percentile(all, 50).toFixed(0)} ms |`,
+      `| commit → event, ${STREAMS} streams, p99 | ${percentile(all, 99).toFixed(0)} ms |`,
+      `| commit → event, slowest delivery of ${ROUNDS} rounds | ${slowest.toFixed(0)} ms |`,
+      `| deliveries | ${delivered.reduce((a, b) => a + b, 0)} of ${STREAMS * ROUNDS} |`,
+      ...(cost
+        ? [
+            `| writer, 1 client: latency with capture ÷ without (median of ${PGBENCH_ROUNDS}) | ${(median(cost.on) / median(cost.off)).toFixed(2)} (${median(cost.on).toFixed(3)} ÷ ${median(cost.off).toFixed(3)} ms) |`,
+            `| writer, 4 clients: throughput with capture ÷ without | ${(median(cost.onTps) / median(cost.offTps)).toFixed(2)} (${median(cost.onTps).toFixed(0)} ÷ ${median(cost.offTps).toFixed(0)} tps) |`,
+          ]
+        : ['| writer cost | pgbench not installed: skipped |']),
+      '',
+      `${os.cpus().length} cores, Node ${process.version}; every round is printed above.`,
+    ];
+    console.log(lines.join('\n'));
+  } finally {
+    side.child?.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sql(ADMIN_URL, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    log('done');
+  }
+}
+
+await main();

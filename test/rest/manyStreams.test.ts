@@ -1,0 +1,82 @@
+// 1,000 live streams open on one instance (PostgreSQL), each over its own socket: one change reaches
+// every one of them, once. How long it takes is measured in `npm run bench:live`, not asserted here
+// beyond a generous bound (a shared machine's timings drift); the test prints it.
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresAvailable } from '../helpers/databases.js';
+import { addMember, insertGraph, insertRun } from '../helpers/fixtures.js';
+import { startTestService, type TestService } from '../helpers/service.js';
+
+const STREAMS = 1_000;
+const MEMBER = randomUUID();
+const SLUG = 'crowded_graph';
+
+describe.skipIf(!postgresAvailable)('1,000 streams on one instance (postgres)', () => {
+  let service: TestService;
+  let graphId: string;
+  const requests: http.ClientRequest[] = [];
+
+  beforeAll(async () => {
+    service = await startTestService('postgres', { env: { LIVE_MAX_STREAMS: String(STREAMS) } });
+    ({ id: graphId } = await insertGraph(service.prisma, { slug: SLUG }));
+    await addMember(service.prisma, graphId, MEMBER);
+  });
+  afterAll(async () => {
+    for (const request of requests) request.destroy();
+    await service?.close();
+  });
+
+  it('delivers one change to every one of them, once', { timeout: 120_000 }, async () => {
+    const token = await service.token(MEMBER);
+    const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+    const received = new Map<number, number>();
+    let runId = '';
+    // Opened 50 at a time: 1,000 at once would be refused as overload (each opening reads the
+    // database, and the pool's wait queue is bounded), which is the point of that bound.
+    const opening: Promise<void>[] = [];
+    for (let i = 0; i < STREAMS; i++) {
+      if (opening.length >= 50) await Promise.all(opening.splice(0));
+      let headers!: () => void;
+      opening.push(new Promise<void>((resolve) => (headers = resolve)));
+      const request = http.get(
+        `${service.url}/api/v1/graphs/${SLUG}/migrations/stream`,
+        { agent, headers: { authorization: `Bearer ${token}` } },
+        (response) => {
+          headers();
+          response.setEncoding('utf8');
+          let text = '';
+          response.on('data', (chunk: string) => {
+            text += chunk;
+            const count = text.split('\nevent: run\n').length - 1;
+            if (count > 0 && runId && text.includes(runId)) received.set(i, count);
+          });
+        },
+      );
+      request.on('error', () => headers());
+      requests.push(request);
+    }
+    await Promise.all(opening);
+    const opened = Date.now() + 60_000;
+    while (service.service.openStreams() < STREAMS) {
+      if (Date.now() > opened) throw new Error(`${service.service.openStreams()} of ${STREAMS} streams open`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // A stream beyond the cap is refused at once.
+    const refused = await fetch(`${service.url}/api/v1/graphs/${SLUG}/migrations/stream`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBeTruthy();
+
+    runId = randomUUID();
+    const committed = Date.now();
+    await insertRun(service.prisma, graphId, { id: runId, createdAt: '2026-09-01T00:00:00Z' });
+    const deadline = committed + 20_000;
+    while (received.size < STREAMS && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    const elapsed = Date.now() - committed;
+    console.log(`one change reached ${received.size} of ${STREAMS} streams ${elapsed} ms after its commit`);
+    expect(received.size).toBe(STREAMS);
+    expect([...received.values()].every((count) => count === 1)).toBe(true);
+  });
+});
