@@ -10,11 +10,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import pg from 'pg';
 import { signAccessToken } from '../src/auth/viewer.js';
 import { freePort } from '../test/helpers/net.js';
+import { openEventStreams } from '../test/helpers/sse.js';
 import { startSide, type Side } from './instances.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -50,38 +50,24 @@ async function metric(url: string, name: string): Promise<number> {
 /** Commit-to-event latencies (ms) of every delivery, per round. */
 async function commitToEvent(side: Side, metricsUrl: string): Promise<number[][]> {
   const token = await signAccessToken(SECRET, { sub: MEMBER });
-  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   const waiting = new Map<string, { committedAt: number; arrivals: number[] }>();
-  const requests: http.ClientRequest[] = [];
-  // Opened 50 at a time, as clients reconnecting would: 1,000 at once would be refused as overload.
-  const opening: Promise<void>[] = [];
-  for (let i = 0; i < STREAMS; i++) {
-    if (opening.length >= 50) await Promise.all(opening.splice(0));
-    let headers!: () => void;
-    opening.push(new Promise<void>((resolve) => (headers = resolve)));
-    const request = http.get(
-      `${side.url}/api/v1/graphs/live_bench/migrations/stream`,
-      { agent, headers: { authorization: `Bearer ${token}` } },
-      (response) => {
-        response.setEncoding('utf8');
-        let text = '';
-        response.on('data', (chunk: string) => {
-          const at = performance.now();
-          text += chunk;
-          let end: number;
-          while ((end = text.indexOf('\n\n')) !== -1) {
-            const block = text.slice(0, end);
-            text = text.slice(end + 2);
-            const id = /"id":"([0-9a-f-]{36})"/.exec(block)?.[1];
-            if (id) waiting.get(id)?.arrivals.push(at);
-          }
-        });
-      },
-    );
-    request.on('error', () => headers());
-    requests.push(request);
-  }
-  await Promise.all(opening);
+  const buffers = new Map<number, string>();
+  const requests = await openEventStreams(
+    `${side.url}/api/v1/graphs/live_bench/migrations/stream`,
+    { authorization: `Bearer ${token}` },
+    STREAMS,
+    (index, chunk) => {
+      const at = performance.now();
+      let text = (buffers.get(index) ?? '') + chunk;
+      let end: number;
+      while ((end = text.indexOf('\n\n')) !== -1) {
+        const id = /"id":"([0-9a-f-]{36})"/.exec(text.slice(0, end))?.[1];
+        if (id) waiting.get(id)?.arrivals.push(at);
+        text = text.slice(end + 2);
+      }
+      buffers.set(index, text);
+    },
+  );
   try {
     const until = Date.now() + 120_000;
     while ((await metric(metricsUrl, 'live_streams_open')) < STREAMS) {

@@ -106,3 +106,36 @@ export function openSse(url: string, path: string, headers: Record<string, strin
     request.on('error', reject);
   });
 }
+
+/**
+ * Opens `count` event streams on `url` over sockets of their own, `batch` at a time (a thousand at
+ * once would be refused as overload: each opening reads the database, and the pool's wait queue is
+ * bounded), resolving once every one has answered; `onData` gets each stream's text as it comes.
+ */
+export async function openEventStreams(
+  url: string,
+  headers: Record<string, string>,
+  count: number,
+  onData: (index: number, chunk: string) => void,
+  batch = 50,
+): Promise<http.ClientRequest[]> {
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  const requests: http.ClientRequest[] = [];
+  const opening: Promise<void>[] = [];
+  for (let index = 0; index < count; index++) {
+    if (opening.length >= batch) await Promise.all(opening.splice(0));
+    opening.push(
+      new Promise<void>((answered) => {
+        const request = http.get(url, { agent, headers }, (response) => {
+          answered();
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => onData(index, chunk));
+        });
+        request.on('error', () => answered());
+        requests.push(request);
+      }),
+    );
+  }
+  await Promise.all(opening);
+  return requests;
+}

@@ -1,12 +1,13 @@
 // 1,000 live streams open on one instance (PostgreSQL), each over its own socket: one change reaches
 // every one of them, once. How long it takes is measured in `npm run bench:live`, not asserted here
 // beyond a generous bound (a shared machine's timings drift); the test prints it.
-import http from 'node:http';
+import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresAvailable } from '../helpers/databases.js';
 import { addMember, insertGraph, insertRun } from '../helpers/fixtures.js';
 import { startTestService, type TestService } from '../helpers/service.js';
+import { openEventStreams } from '../helpers/sse.js';
 
 const STREAMS = 1_000;
 const MEMBER = randomUUID();
@@ -29,34 +30,22 @@ describe.skipIf(!postgresAvailable)('1,000 streams on one instance (postgres)', 
 
   it('delivers one change to every one of them, once', { timeout: 120_000 }, async () => {
     const token = await service.token(MEMBER);
-    const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
     const received = new Map<number, number>();
+    const texts = new Map<number, string>();
     let runId = '';
-    // Opened 50 at a time: 1,000 at once would be refused as overload (each opening reads the
-    // database, and the pool's wait queue is bounded), which is the point of that bound.
-    const opening: Promise<void>[] = [];
-    for (let i = 0; i < STREAMS; i++) {
-      if (opening.length >= 50) await Promise.all(opening.splice(0));
-      let headers!: () => void;
-      opening.push(new Promise<void>((resolve) => (headers = resolve)));
-      const request = http.get(
+    requests.push(
+      ...(await openEventStreams(
         `${service.url}/api/v1/graphs/${SLUG}/migrations/stream`,
-        { agent, headers: { authorization: `Bearer ${token}` } },
-        (response) => {
-          headers();
-          response.setEncoding('utf8');
-          let text = '';
-          response.on('data', (chunk: string) => {
-            text += chunk;
-            const count = text.split('\nevent: run\n').length - 1;
-            if (count > 0 && runId && text.includes(runId)) received.set(i, count);
-          });
+        { authorization: `Bearer ${token}` },
+        STREAMS,
+        (index, chunk) => {
+          const text = (texts.get(index) ?? '') + chunk;
+          texts.set(index, text);
+          const count = text.split('\nevent: run\n').length - 1;
+          if (count > 0 && runId && text.includes(runId)) received.set(index, count);
         },
-      );
-      request.on('error', () => headers());
-      requests.push(request);
-    }
-    await Promise.all(opening);
+      )),
+    );
     const opened = Date.now() + 60_000;
     while (service.service.openStreams() < STREAMS) {
       if (Date.now() > opened) throw new Error(`${service.service.openStreams()} of ${STREAMS} streams open`);
