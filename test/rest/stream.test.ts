@@ -8,9 +8,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneChanges } from '../../src/data/runChanges.js';
 import { LISTEN_APPLICATION } from '../../src/db/listen.js';
-import { DATABASE_KINDS } from '../helpers/databases.js';
+import { DATABASE_KINDS, POSTGRES_ADMIN_URL } from '../helpers/databases.js';
 import { addMember, insertGraph, insertRun } from '../helpers/fixtures.js';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { startTestService, testConfig, type TestService } from '../helpers/service.js';
+import { startTcpProxy } from '../helpers/tcpProxy.js';
+import { startService } from '../../src/service.js';
+import { createLogger } from '../../src/logger.js';
 import { openSse, type SseStream } from '../helpers/sse.js';
 
 const MEMBER = randomUUID();
@@ -236,7 +239,7 @@ describe.skipIf(!DATABASE_KINDS.includes('postgres'))('live history on PostgreSQ
   let graphId: string;
   let member: string;
   const clients: pg.Client[] = [];
-  const writer = async () => {
+  const writerClient = async () => {
     const client = new pg.Client({ connectionString: service.database.url });
     await client.connect();
     clients.push(client);
@@ -264,7 +267,7 @@ describe.skipIf(!DATABASE_KINDS.includes('postgres'))('live history on PostgreSQ
 
   it("delivers two interleaved writers' runs exactly once, in commit order, to a live and a resuming reader", async () => {
     const live = await openSse(service.url, STREAM, { authorization: `Bearer ${member}` });
-    const [a, b] = [await writer(), await writer()];
+    const [a, b] = [await writerClient(), await writerClient()];
     // An event to resume after, before the two writers interleave.
     await insert(a);
     const [before] = await live.waitFor(1);
@@ -293,7 +296,7 @@ describe.skipIf(!DATABASE_KINDS.includes('postgres'))('live history on PostgreSQ
 
   it('loses nothing while its LISTEN session is down, and is ready again once it is back', async () => {
     const live = await openSse(service.url, STREAM, { authorization: `Bearer ${member}` });
-    const admin = await writer();
+    const admin = await writerClient();
     const { rowCount } = await admin.query(
       `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`,
       [LISTEN_APPLICATION],
@@ -305,5 +308,66 @@ describe.skipIf(!DATABASE_KINDS.includes('postgres'))('live history on PostgreSQ
     const ready = await fetch(`${service.url}/readyz`);
     expect(ready.status).toBe(200);
     live.close();
+  });
+
+  it('loses nothing across a database outage (every connection cut, as by a restart): the stream goes on from where it was', async () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    const proxy = await startTcpProxy({
+      host: new URL(POSTGRES_ADMIN_URL).hostname,
+      port: Number(new URL(POSTGRES_ADMIN_URL).port || 5432),
+    });
+    const viaProxy = (url: string) => Object.assign(new URL(url), { hostname: '127.0.0.1', port: String(proxy.port) }).toString();
+    const behind = await startTestService('postgres', { databaseUrl: viaProxy, env: { ...LIVE_ENV, DATABASE_CONNECT_TIMEOUT_MS: '1000' } });
+    try {
+      const { id } = await insertGraph(behind.prisma, { slug: SLUG });
+      await addMember(behind.prisma, id, MEMBER);
+      const live = await openSse(behind.url, STREAM, { authorization: `Bearer ${await behind.token(MEMBER)}` });
+      // The writer reaches PostgreSQL directly, not through the proxy; ended before the database is dropped.
+      const direct = new pg.Client({ connectionString: behind.database.url });
+      await direct.connect();
+      cleanups.push(() => direct.end());
+      const write = async () =>
+        (
+          await direct.query(
+            `INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at)
+             VALUES (gen_random_uuid(), $1, 1, 2, $2, 'running', $3) RETURNING id::text`,
+            [id, `m_${randomUUID()}`, nextRun().createdAt],
+          )
+        ).rows[0].id as string;
+      const before = await write();
+      await live.waitFor(1);
+      await proxy.cut();
+      // Written while the service reaches no database at all: its LISTEN session and pool are gone.
+      const during = [await write(), await write()];
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect((await fetch(`${behind.url}/readyz`)).status).toBe(503);
+      await proxy.restore();
+      const events = await live.waitFor(3, 20_000);
+      expect(events.map((event) => JSON.parse(event.data).id)).toEqual([before, ...during]);
+      live.close();
+    } finally {
+      for (const cleanup of cleanups.splice(0)) await cleanup();
+      await behind.close();
+      await proxy.close();
+    }
+  });
+
+  it('resumes on another instance from the cursor of the first: a restart loses nothing and repeats nothing', async () => {
+    const first = await openSse(service.url, STREAM, { authorization: `Bearer ${member}` });
+    const writer = await writerClient();
+    const seen = [await insert(writer), await insert(writer)];
+    const events = await first.waitFor(2);
+    first.close();
+    // Another instance over the same database (as after a restart), while more is written.
+    const second = await startService(testConfig({ DATABASE_URL: service.database.url!, ...LIVE_ENV }), createLogger('silent'));
+    try {
+      const later = [await insert(writer), await insert(writer)];
+      const resumed = await openSse(second.url, STREAM, { authorization: `Bearer ${member}`, 'last-event-id': events[0]!.id! });
+      const replayed = await resumed.waitFor(3);
+      expect(replayed.map((event) => JSON.parse(event.data).id)).toEqual([seen[1], ...later]);
+      resumed.close();
+    } finally {
+      await second.close();
+    }
   });
 });
