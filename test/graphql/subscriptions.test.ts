@@ -171,6 +171,17 @@ describe.each(DATABASE_KINDS)('Subscription.migrationRunEvents on %s', (kind) =>
     });
   });
 
+  it("ends a removed member's subscription at the next access check with FORBIDDEN", async () => {
+    const leaving = randomUUID();
+    await addMember(service.prisma, graphId, leaving);
+    const before = service.service.openStreams();
+    const got = overSse({ slug: SLUG }, `Bearer ${await service.token(leaving)}`);
+    await streamsOpen(before + 1);
+    await service.prisma.$executeRaw`DELETE FROM graph_members WHERE user_id = ${leaving}::uuid`;
+    const [result] = await got.waitFor(1);
+    expect(result!.errors?.[0]).toMatchObject({ message: 'Not a member of this graph', extensions: { code: 'FORBIDDEN' } });
+  });
+
   it('ends a graphql-ws subscription with SERVICE_UNAVAILABLE when the instance stops, without waiting for the drain timeout', async () => {
     const stopping = await startTestService(kind, { env: { SHUTDOWN_TIMEOUT_MS: '30000' } });
     const { id } = await insertGraph(stopping.prisma, { slug: SLUG });
