@@ -206,6 +206,7 @@ export async function startService(config: Config, logger: Logger, options: Data
         createContext,
         feed,
         settings: config.live,
+        maxConnections: config.live.maxStreams,
         logger: logger.child({ component: 'subscriptions' }),
       }),
       // The page is served to whoever reaches the listener: it holds the demo token only on loopback.

@@ -35,6 +35,8 @@ export interface SubscriptionOptions {
   /** Absent: no LISTEN session; a subscription is answered SERVICE_UNAVAILABLE. */
   feed: ChangeFeed | undefined;
   settings: LiveSettings;
+  /** WebSocket connections per instance (LIVE_MAX_STREAMS): beyond, a new one is closed at once with 1013. */
+  maxConnections: number;
   logger: Logger;
 }
 
@@ -46,7 +48,7 @@ interface Params {
 
 const refusal = (message: string, code: string) => new GraphQLError(message, { extensions: { code } });
 
-export function subscriptionTransports({ schema, limits, createContext, feed, settings, logger }: SubscriptionOptions) {
+export function subscriptionTransports({ schema, limits, createContext, feed, settings, maxConnections, logger }: SubscriptionOptions) {
   const rules = [...specifiedRules, ...limitValidationRules(limits)];
 
   /** The context of one subscription, with its live streams (re-checks authenticate the same credentials again). */
@@ -133,11 +135,23 @@ export function subscriptionTransports({ schema, limits, createContext, feed, se
     onNext: (_ctx, _id, _payload, args, result) => format(result as ExecutionResult, args.contextValue as Context),
   });
 
+  // An initialised connection holding no subscription counts against no stream: connections have a bound of their own.
+  let connections = 0;
+  const bounded: typeof ws = function (this: ThisParameterType<typeof ws>, socket, request) {
+    if (connections >= maxConnections) {
+      socket.close(1013, 'Too many connections on this instance: try again shortly');
+      return;
+    }
+    connections += 1;
+    socket.once('close', () => (connections -= 1));
+    return ws.call(this, socket, request);
+  };
+
   return {
     /** GET or POST /graphql asking for text/event-stream. */
     serveSse: (request: FastifyRequest, reply: FastifyReply) => sse(request, reply),
-    /** The WebSocket route's handler (@fastify/websocket). */
-    ws,
+    /** The WebSocket route's handler (@fastify/websocket), at most `maxConnections` at once. */
+    ws: bounded,
   };
 }
 

@@ -207,6 +207,33 @@ describe.each(DATABASE_KINDS)('Subscription.migrationRunEvents on %s', (kind) =>
     await client.dispose();
   });
 
+  it('closes a WebSocket connection beyond LIVE_MAX_STREAMS at once with 1013', async () => {
+    const capped = await startTestService(kind, { env: { LIVE_MAX_STREAMS: '1' } });
+    const url = `${capped.url.replace('http', 'ws')}/graphql`;
+    const open = (): Promise<WebSocket> =>
+      new Promise((resolve, reject) => {
+        const socket = new WebSocket(url, 'graphql-transport-ws');
+        socket.once('open', () => resolve(socket));
+        socket.once('error', reject);
+      });
+    const closed = (socket: WebSocket) => new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    try {
+      const first = await open();
+      const second = await open();
+      expect(await closed(second)).toBe(1013);
+      expect(first.readyState).toBe(WebSocket.OPEN);
+      first.close();
+      await closed(first);
+      // The slot is free again.
+      const third = await open();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(third.readyState).toBe(WebSocket.OPEN);
+      third.close();
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('serves no query over these transports: queries are POSTed to /graphql (400, as graphql-sse refuses a request)', async () => {
     const response = await fetch(`${service.url}/graphql`, {
       method: 'POST',
