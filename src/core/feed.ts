@@ -47,6 +47,7 @@ export type StreamEnd =
 // often, a notification from the one that ordered them wakes the others, and a notification lost
 // while the LISTEN session reconnects is made up by the reconnect's own read.
 const ORDER_POLL_MS = 100;
+const READ_POLL_MS = 2_000;
 const RETRY_MS = 50;
 const PRUNE_EVERY_MS = 60_000;
 const READ_BATCH = 1_000;
@@ -96,13 +97,17 @@ export class RunStream implements AsyncIterable<RunChange> {
     return (graphId === null || change.run.graphId === graphId) && (statuses === undefined || statuses.includes(change.run.status));
   }
 
-  /** A live change (after the position the stream was opened at). */
-  push(change: RunChange) {
+  /** A live change (after the position the stream was opened at); false when it is not this stream's. */
+  push(change: RunChange): boolean {
     // A cursor the feed had not reached when the stream opened: what it has seen is not sent again.
-    if (this.ended || !this.matches(change) || (this.options.after !== undefined && change.position <= this.options.after)) return;
-    if (this.buffer.length >= this.bufferSize) return this.finish({ reason: 'overflow', lastCursor: this.last });
+    if (this.ended || !this.matches(change) || (this.options.after !== undefined && change.position <= this.options.after)) return false;
+    if (this.buffer.length >= this.bufferSize) {
+      this.finish({ reason: 'overflow', lastCursor: this.last });
+      return true;
+    }
     this.buffer.push(change);
     this.wake?.();
+    return true;
   }
 
   /** Ends the stream; what is buffered is dropped, except for `closed` by the reader itself. */
@@ -164,6 +169,9 @@ export class ChangeFeed {
   private running: Promise<void> | undefined;
   private again = false;
   private orderWanted = true;
+  // Read only when something may have been ordered: a notification, an ordering round of ours, a
+  // reconnect, a failure, or the periodic look that makes up for a notification lost.
+  private readWanted = true;
   private retry: NodeJS.Timeout | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
@@ -180,11 +188,15 @@ export class ChangeFeed {
   /** Listens, and starts at the feed's head: streams without a cursor get what follows. */
   async start() {
     this.listener = await this.store.listen(
-      () => this.poke(),
+      () => {
+        this.readWanted = true;
+        this.poke();
+      },
       (up) => {
         this.connected = up;
         if (up) {
           this.orderWanted = true;
+          this.readWanted = true;
           this.poke();
         }
       },
@@ -199,6 +211,10 @@ export class ChangeFeed {
         this.orderWanted = true;
         this.poke();
       }, ORDER_POLL_MS).unref(),
+      setInterval(() => {
+        this.readWanted = true;
+        this.poke();
+      }, READ_POLL_MS).unref(),
       setInterval(() => {
         this.store
           .prune(this.settings.retentionMs)
@@ -270,6 +286,7 @@ export class ChangeFeed {
     this.retry = setTimeout(() => {
       this.retry = undefined;
       this.orderWanted = true;
+      this.readWanted = true;
       this.poke();
     }, ms).unref();
   }
@@ -277,20 +294,19 @@ export class ChangeFeed {
   private async catchUp() {
     if (this.orderWanted) {
       this.orderWanted = false;
-      const { locked, pending } = await this.store.order();
-      // Another instance is ordering (its notification will wake us), or a running transaction holds changes back.
+      const { locked, ordered, pending } = await this.store.order();
+      // Another instance is ordering (its notification will wake us), or more wait than one batch took.
       if (pending || !locked) this.retryLater(RETRY_MS);
+      if (ordered > 0) this.readWanted = true;
     }
+    if (!this.readWanted) return;
+    this.readWanted = false;
     for (;;) {
       const changes = await this.store.after(this.position, READ_BATCH);
       for (const change of changes) {
         this.position = change.position;
         let delivered = 0;
-        for (const stream of this.streams) {
-          if (!stream.matches(change)) continue;
-          stream.push(change);
-          delivered += 1;
-        }
+        for (const stream of this.streams) if (stream.push(change)) delivered += 1;
         this.onDelivered?.(delivered);
       }
       if (changes.length < READ_BATCH) return;

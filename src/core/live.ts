@@ -25,9 +25,14 @@ export interface LiveSettings {
 const FEED_CURSOR = /^[1-9][0-9]{0,18}$/;
 const MAX_TIMER_MS = 2_147_483_647;
 
-/** A feed cursor: a position, as its decimal text. */
+/** Whether `text` has a feed cursor's form: a position (a positive bigint), as its decimal text. */
+export function isFeedCursor(text: string): boolean {
+  return FEED_CURSOR.test(text) && BigInt(text) <= 9_223_372_036_854_775_807n;
+}
+
+/** A feed cursor's position; an InvalidArgumentError naming `argument` for anything else. */
 export function parseFeedCursor(text: string, argument = 'after'): bigint {
-  if (!FEED_CURSOR.test(text) || BigInt(text) > 9_223_372_036_854_775_807n) {
+  if (!isFeedCursor(text)) {
     throw new InvalidArgumentError(
       argument,
       `${JSON.stringify(text.slice(0, 40))} is not a cursor of this feed: send the cursor (the id) of an event received`,

@@ -10,6 +10,7 @@ import { readableGraph } from '../core/access.js';
 import type { Context } from '../core/context.js';
 import { AccessDeniedError } from '../core/errors.js';
 import { connectionPage, loadAllGraphsConnection, loadConnection } from '../core/history.js';
+import { isFeedCursor } from '../core/live.js';
 import { checkHistoryFilter, HISTORY_FILTER_LIMITS, NO_FILTER, parseTimestamp, type HistoryFilter } from '../data/historyFilter.js';
 import { detail, type JsonAnswer } from '../http/reply.js';
 import { wireTimestamp } from '../data/timestamps.js';
@@ -269,7 +270,7 @@ export function streamQuery(context: Context, search: URLSearchParams, lastEvent
   if (refused) return { ok: false, answer: refused };
   const statuses = search.getAll('status');
   const items = statuses.length > 0 ? statusItems(statuses) : [];
-  if (lastEventId !== undefined && !FEED_CURSOR.test(lastEventId)) {
+  if (lastEventId !== undefined && !isFeedCursor(lastEventId)) {
     items.push({
       type: 'value_error',
       loc: ['header', 'last-event-id'],
@@ -281,8 +282,6 @@ export function streamQuery(context: Context, search: URLSearchParams, lastEvent
   if (items.length > 0) return { ok: false, answer: validationFailed(items) };
   return { ok: true, statuses: statuses.length > 0 ? statuses : undefined, after: lastEventId };
 }
-
-const FEED_CURSOR = /^[1-9][0-9]{0,18}$/;
 
 /** `GET /api/v1/graphs/{slug}/migrations`: one graph's history (GRAPH_READ). */
 export async function graphMigrations(
