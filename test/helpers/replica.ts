@@ -1,9 +1,10 @@
-// A primary and a streaming read replica of the test's own, made with the server programs Debian's
-// PostgreSQL package installs: initdb a small primary in a temp directory (its default pg_hba allows
-// replication from 127.0.0.1, which the shared server on 5432 does not), pg_basebackup -R -X stream
-// from it, each started with pg_ctl on a free loopback port. Both are stopped (-m immediate) and the
-// directory removed by close(), or at process exit if the test died first, or by the next start if
-// the test process was killed outright.
+// PostgreSQL clusters of the test's own, made with the server programs Debian's PostgreSQL package
+// installs: a primary alone (startOwnCluster: a server a test may crash and restart), or a primary
+// and a streaming read replica (startReplicatedPair). initdb a small primary in a temp directory (its
+// default pg_hba allows replication from 127.0.0.1, which the shared server on 5432 does not),
+// pg_basebackup -R -X stream from it, each started with pg_ctl on a free loopback port. They are
+// stopped (-m immediate) and the directory removed by close(), or at process exit if the test died
+// first, or by the next start if the test process was killed outright.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -97,8 +98,20 @@ function cluster(name: Cluster['name'], directory: string, dataDir: string, port
   };
 }
 
-export async function startReplicatedPair(): Promise<ReplicatedPair> {
-  if (!POSTGRES_BIN) throw new Error('PostgreSQL server programs are not installed');
+/** A cluster of the test's own with a way to remove it: stopped (-m immediate) and its directory removed by close(). */
+export interface OwnCluster extends Cluster {
+  close(): Promise<void>;
+}
+
+interface Owned {
+  directory: string;
+  /** Data directories of the clusters running now (stopped at close or exit). */
+  running: Set<string>;
+  close(): Promise<void>;
+}
+
+/** A temp directory the postgres user can reach, cleaned at close or process exit; leftovers of killed tests swept first. */
+async function ownDirectory(): Promise<Owned> {
   await sweepLeftovers(PREFIX, async (leftover) => {
     for (const node of ['replica', 'primary']) {
       const dataDir = path.join(leftover, node);
@@ -111,62 +124,90 @@ export async function startReplicatedPair(): Promise<ReplicatedPair> {
   // The server runs as the postgres user (it refuses root): it must reach the directory.
   await chmod(directory, 0o755);
   handToServerUser(directory);
-  const primaryData = path.join(directory, 'primary');
-  const replicaData = path.join(directory, 'replica');
-  const [primaryPort, replicaPort] = [await freePort(), await freePort()];
-  const primary = cluster('primary', directory, primaryData, primaryPort);
-  const replica = cluster('replica', directory, replicaData, replicaPort);
-
   const running = new Set<string>();
-  // At exit nothing asynchronous runs: stop the servers and remove the files synchronously.
-  const forget = onExit(() => {
+  const stopAll = () => {
     for (const dataDir of running) {
       const [command, args] = asServerUser(bin('pg_ctl'), ['-D', dataDir, '-m', 'immediate', 'stop']);
       spawnSync(command, args, { stdio: 'ignore', timeout: 10_000 });
     }
+  };
+  // At exit nothing asynchronous runs: stop the servers and remove the files synchronously.
+  const forget = onExit(() => {
+    stopAll();
     spawnSync('rm', ['-rf', directory], { stdio: 'ignore' });
   });
-  const close = async () => {
-    for (const [dataDir, node] of [
-      [replicaData, replica],
-      [primaryData, primary],
-    ] as const) {
-      if (running.has(dataDir)) await node.stop('immediate').catch(() => {});
-      running.delete(dataDir);
-    }
-    forget();
-    await rm(directory, { recursive: true, force: true });
+  return {
+    directory,
+    running,
+    async close() {
+      // Newest first: a replica stops before its primary.
+      for (const dataDir of [...running].reverse())
+        await run(bin('pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop']).catch(() => {});
+      running.clear();
+      forget();
+      await rm(directory, { recursive: true, force: true });
+    },
   };
+}
 
+/** initdb a small, fast primary in `owned`'s directory and start it on a free loopback port. */
+async function initPrimary(owned: Owned): Promise<Cluster> {
+  const dataDir = path.join(owned.directory, 'primary');
+  const port = await freePort();
+  const primary = cluster('primary', owned.directory, dataDir, port);
+  // No fsync (a test cluster is thrown away), loopback only, its socket in its own directory.
+  await run(bin('initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+  await appendFile(
+    path.join(dataDir, 'postgresql.conf'),
+    [
+      '',
+      `port = ${port}`,
+      `listen_addresses = '127.0.0.1'`,
+      `unix_socket_directories = '${owned.directory}'`,
+      'fsync = off',
+      'shared_buffers = 32MB',
+      'max_connections = 60',
+      'wal_level = replica',
+      'max_wal_senders = 4',
+      'wal_keep_size = 256MB',
+      'hot_standby = on',
+      '',
+    ].join('\n'),
+  );
+  await primary.start();
+  owned.running.add(dataDir);
+  return primary;
+}
+
+/** One PostgreSQL cluster of the test's own, e.g. to stop and start it under a running service. */
+export async function startOwnCluster(): Promise<OwnCluster> {
+  if (!POSTGRES_BIN) throw new Error('PostgreSQL server programs are not installed');
+  const owned = await ownDirectory();
   try {
-    // A small, fast primary: no fsync (a test cluster is thrown away), loopback only, its socket in its own directory.
-    await run(bin('initdb'), ['-D', primaryData, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
-    await appendFile(
-      path.join(primaryData, 'postgresql.conf'),
-      [
-        '',
-        `port = ${primaryPort}`,
-        `listen_addresses = '127.0.0.1'`,
-        `unix_socket_directories = '${directory}'`,
-        'fsync = off',
-        'shared_buffers = 32MB',
-        'max_connections = 60',
-        'wal_level = replica',
-        'max_wal_senders = 4',
-        'wal_keep_size = 256MB',
-        'hot_standby = on',
-        '',
-      ].join('\n'),
-    );
-    await primary.start();
-    running.add(primaryData);
+    return Object.assign(await initPrimary(owned), { close: owned.close });
+  } catch (error) {
+    await owned.close();
+    throw error;
+  }
+}
 
+export async function startReplicatedPair(): Promise<ReplicatedPair> {
+  if (!POSTGRES_BIN) throw new Error('PostgreSQL server programs are not installed');
+  const owned = await ownDirectory();
+  const { close } = owned;
+  let primary: Cluster;
+  let replica: Cluster;
+  try {
+    primary = await initPrimary(owned);
+    const replicaData = path.join(owned.directory, 'replica');
+    const replicaPort = await freePort();
+    replica = cluster('replica', owned.directory, replicaData, replicaPort);
     // The replica: a base backup that writes primary_conninfo and standby.signal (-R) and streams the WAL it needs (-X stream).
     await run(bin('pg_basebackup'), [
       '-h',
       '127.0.0.1',
       '-p',
-      String(primaryPort),
+      String(primary.port),
       '-U',
       'postgres',
       '-D',
@@ -180,7 +221,7 @@ export async function startReplicatedPair(): Promise<ReplicatedPair> {
     ]);
     await appendFile(path.join(replicaData, 'postgresql.conf'), `\nport = ${replicaPort}\n`);
     await replica.start();
-    running.add(replicaData);
+    owned.running.add(replicaData);
 
     const [{ recovering }] = (await replica.query<{ recovering: boolean }>('SELECT pg_is_in_recovery() AS recovering')) as [
       { recovering: boolean },
