@@ -5,8 +5,12 @@
 //     p50 and p99 over every delivery of every round, and the slowest round's last delivery.
 //  2. The writer's cost: pgbench (PostgreSQL's own, when installed) running a writer's transaction
 //     (insert a run and commit, then update a run) with the capture triggers on and off, sides
-//     interleaved round by round: latency per transaction with 1 writer, throughput with 4.
-// Knobs: LIVE_STREAMS (1000), LIVE_ROUNDS (20), LIVE_PGBENCH_ROUNDS (3), LIVE_PGBENCH_SECONDS (8).
+//     interleaved round by round, their order swapped every round (on-off, off-on, …): latency per
+//     transaction with 1 writer, throughput with 4; the ratio is the median of the rounds' ratios.
+//     Rounds on this shared machine differ by tens of percent, so also the capture's own server
+//     time: 2,000 inserts and updates inside the server (one rolled-back transaction, no network,
+//     no commit), on and off interleaved, in µs per insert + update.
+// Knobs: LIVE_STREAMS (1000), LIVE_ROUNDS (20), LIVE_PGBENCH_ROUNDS (6), LIVE_PGBENCH_SECONDS (5).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -20,8 +24,8 @@ import { startSide, type Side } from './instances.js';
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const STREAMS = Number(process.env.LIVE_STREAMS ?? 1_000);
 const ROUNDS = Number(process.env.LIVE_ROUNDS ?? 20);
-const PGBENCH_ROUNDS = Number(process.env.LIVE_PGBENCH_ROUNDS ?? 3);
-const PGBENCH_SECONDS = Number(process.env.LIVE_PGBENCH_SECONDS ?? 8);
+const PGBENCH_ROUNDS = Number(process.env.LIVE_PGBENCH_ROUNDS ?? 6);
+const PGBENCH_SECONDS = Number(process.env.LIVE_PGBENCH_SECONDS ?? 5);
 const SECRET = 'live-benchmark-secret-that-is-at-least-32-characters';
 const MEMBER = randomUUID();
 const GRAPH = randomUUID();
@@ -121,8 +125,15 @@ function pgbenchPath(): string | undefined {
   return undefined;
 }
 
-/** The writer's cost: pgbench with the capture triggers on and off, interleaved. */
-function writerCost(): { on: number[]; off: number[]; onTps: number[]; offTps: number[] } | undefined {
+interface WriterCost {
+  /** Per round, on and off: latency (ms) with 1 writer, throughput (tps) with 4. */
+  rounds: { on: { latency: number; tps: number }; off: { latency: number; tps: number } }[];
+  /** Per round, on and off: the server's µs per insert + update. */
+  server: { on: number; off: number }[];
+}
+
+/** The writer's cost: pgbench with the capture triggers on and off, and the server's own time, interleaved. */
+async function writerCost(): Promise<WriterCost | undefined> {
   const pgbench = pgbenchPath();
   if (!pgbench) return undefined;
   const script = `${os.tmpdir()}/gms-live-writer-${process.pid}.sql`;
@@ -165,24 +176,64 @@ function writerCost(): { on: number[]; off: number[]; onTps: number[]; offTps: n
       tps: Number(/tps = ([\d.]+)/.exec(result.stdout)?.[1]),
     };
   };
-  const triggers = (state: 'ENABLE' | 'DISABLE') =>
-    execFileSync('psql', [benchUrl, '-qc', `ALTER TABLE graph_migration_runs ${state} TRIGGER USER`], { stdio: 'ignore' });
-  const cost = { on: [] as number[], off: [] as number[], onTps: [] as number[], offTps: [] as number[] };
+  const triggers = (side: 'on' | 'off') => `ALTER TABLE graph_migration_runs ${side === 'on' ? 'ENABLE' : 'DISABLE'} TRIGGER USER`;
+  // The server's time for 2,000 inserts and updates of the same runs, in one transaction rolled back (nothing kept).
+  const serverTime = async (side: 'on' | 'off') => {
+    const client = new pg.Client({ connectionString: benchUrl });
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(triggers(side));
+      await client.query(`
+        CREATE FUNCTION pg_temp.gms_writes(graph uuid, n int) RETURNS double precision LANGUAGE plpgsql AS $$
+        DECLARE started timestamptz := clock_timestamp(); run uuid;
+        BEGIN
+          FOR i IN 1..n LOOP
+            run := gen_random_uuid();
+            INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at)
+            VALUES (run, graph, 1, 2, 's_' || run, 'pending', clock_timestamp());
+            UPDATE graph_migration_runs SET status = 'running', started_at = clock_timestamp() WHERE id = run;
+          END LOOP;
+          RETURN extract(epoch FROM clock_timestamp() - started) * 1e6 / n;
+        END $$`);
+      const { rows } = await client.query<{ us: number }>(`SELECT pg_temp.gms_writes($1::uuid, 2000) AS us`, [GRAPH]);
+      return rows[0]!.us;
+    } finally {
+      await client.query('ROLLBACK').catch(() => {});
+      await client.end();
+    }
+  };
+  const cost: WriterCost = { rounds: [], server: [] };
   for (let round = 0; round < PGBENCH_ROUNDS; round++) {
-    for (const side of ['on', 'off'] as const) {
-      triggers(side === 'on' ? 'ENABLE' : 'DISABLE');
+    const sides = round % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
+    const measured = {} as WriterCost['rounds'][number];
+    const server = {} as WriterCost['server'][number];
+    for (const side of sides) {
+      execFileSync('psql', [benchUrl, '-qc', triggers(side)], { stdio: 'ignore' });
       const single = run(1);
       const four = run(4);
-      cost[side].push(single.latency);
-      cost[side === 'on' ? 'onTps' : 'offTps'].push(four.tps);
-      log(`pgbench round ${round + 1}, capture ${side}: 1 writer ${single.latency} ms, 4 writers ${four.tps.toFixed(0)} tps`);
+      measured[side] = { latency: single.latency, tps: four.tps };
+      server[side] = await serverTime(side);
+      log(
+        `writer round ${round + 1}, capture ${side}: pgbench 1 writer ${single.latency} ms, 4 writers ${four.tps.toFixed(0)} tps; ` +
+          `server ${server[side].toFixed(1)} µs per insert + update`,
+      );
     }
+    cost.rounds.push(measured);
+    cost.server.push(server);
   }
-  triggers('ENABLE');
+  execFileSync('psql', [benchUrl, '-qc', triggers('on')], { stdio: 'ignore' });
   return cost;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+/** The median of per-round ratios, with their range. */
+const ratio = (values: number[]) =>
+  `${median(values).toFixed(2)} (rounds ${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`;
 
 async function main() {
   log(`creating database ${dbName}`);
@@ -206,7 +257,7 @@ async function main() {
     const all = rounds.flat().sort((a, b) => a - b);
     const delivered = rounds.map((round) => round.length);
     const slowest = Math.max(...rounds.map((round) => Math.max(...round)));
-    const cost = writerCost();
+    const cost = await writerCost();
     const lines = [
       `| live history | value |`,
       `|---|---:|`,
@@ -216,8 +267,9 @@ async function main() {
       `| deliveries | ${delivered.reduce((a, b) => a + b, 0)} of ${STREAMS * ROUNDS} |`,
       ...(cost
         ? [
-            `| writer, 1 client: latency with capture ÷ without (median of ${PGBENCH_ROUNDS}) | ${(median(cost.on) / median(cost.off)).toFixed(2)} (${median(cost.on).toFixed(3)} ÷ ${median(cost.off).toFixed(3)} ms) |`,
-            `| writer, 4 clients: throughput with capture ÷ without | ${(median(cost.onTps) / median(cost.offTps)).toFixed(2)} (${median(cost.onTps).toFixed(0)} ÷ ${median(cost.offTps).toFixed(0)} tps) |`,
+            `| writer, 1 client: latency with capture ÷ without (median of ${PGBENCH_ROUNDS} rounds' ratios) | ${ratio(cost.rounds.map((r) => r.on.latency / r.off.latency))} (${median(cost.rounds.map((r) => r.on.latency)).toFixed(3)} ÷ ${median(cost.rounds.map((r) => r.off.latency)).toFixed(3)} ms) |`,
+            `| writer, 4 clients: throughput with capture ÷ without | ${ratio(cost.rounds.map((r) => r.on.tps / r.off.tps))} (${median(cost.rounds.map((r) => r.on.tps)).toFixed(0)} ÷ ${median(cost.rounds.map((r) => r.off.tps)).toFixed(0)} tps) |`,
+            `| server time per insert + update, capture on − off (no network, no commit) | ${median(cost.server.map((r) => r.on - r.off)).toFixed(1)} µs (${median(cost.server.map((r) => r.on)).toFixed(1)} − ${median(cost.server.map((r) => r.off)).toFixed(1)}) |`,
           ]
         : ['| writer cost | pgbench not installed: skipped |']),
       '',
