@@ -83,9 +83,12 @@ async function addPostGraphileFunctions(client: pg.Client) {
 }
 
 interface Proc {
+  /** As printed in the table and written to latest.json. */
   name: string;
   child: ChildProcess;
   url: string;
+  /** How a reference server reports the statements it has sent: GET /__statements, or a GraphQL field. */
+  counter?: 'endpoint' | 'graphql';
   /** SQL statements logged so far (debug-level instances only). */
   sqlStatements?: () => number;
 }
@@ -122,9 +125,8 @@ async function startProcess(name: string, args: string[], env: Record<string, st
 
 /** Statements a reference server has sent so far (each counts its own). */
 async function statementsSent(proc: Proc): Promise<number | undefined> {
-  if (proc.name === 'floor' || proc.name === 'postgraphile')
-    return ((await (await fetch(`${proc.url}/__statements`)).json()) as { statements: number }).statements;
-  if (proc.name === 'naive') {
+  if (proc.counter === 'endpoint') return ((await (await fetch(`${proc.url}/__statements`)).json()) as { statements: number }).statements;
+  if (proc.counter === 'graphql') {
     const response = await fetch(`${proc.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -292,9 +294,18 @@ async function main() {
       },
       '/readyz',
     );
-    const floor = await startProcess('floor', ['--import', 'tsx', 'bench/floor.ts'], {});
-    const naive = await startProcess('naive', ['--import', 'tsx', 'bench/naive.ts'], {});
-    const postgraphile = await startProcess('postgraphile', ['--import', 'tsx', 'bench/postgraphile.ts'], { GRAPHILE_ENV: 'production' });
+    const floor: Proc = { ...(await startProcess('floor', ['--import', 'tsx', 'bench/floor.ts'], {})), counter: 'endpoint' };
+    const naive: Proc = { ...(await startProcess('naive', ['--import', 'tsx', 'bench/naive.ts'], {})), counter: 'graphql' };
+    // Labelled with the version actually installed, so the table says which PostGraphile it measured.
+    const postgraphileVersion = (
+      JSON.parse(readFileSync(new URL('../node_modules/postgraphile/package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
+    const postgraphile: Proc = {
+      ...(await startProcess(`PostGraphile ${postgraphileVersion}`, ['--import', 'tsx', 'bench/postgraphile.ts'], {
+        GRAPHILE_ENV: 'production',
+      })),
+      counter: 'endpoint',
+    };
     procs.push(service, calibration, floor, naive, postgraphile);
     // A fresh copy per request: autocannon writes Content-Length into the headers object it is given.
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'apollo-require-preflight': 'true' };
@@ -472,9 +483,6 @@ async function main() {
     const peakRss: Record<string, number> = Object.fromEntries(
       [service, postgraphile, floor, naive].map((p) => [p.name, peakRssMb(p.child.pid!)]),
     );
-    const postgraphileVersion = (
-      JSON.parse(readFileSync(new URL('../node_modules/postgraphile/package.json', import.meta.url), 'utf8')) as { version: string }
-    ).version;
     const report = {
       date: new Date().toISOString(),
       machine: { cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
