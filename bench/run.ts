@@ -1,6 +1,7 @@
 // npm run bench: the service against the floor (bench/floor.ts), PostGraphile v5 (bench/postgraphile.ts)
 // and a naive resolver (bench/naive.ts) on one realistic PostgreSQL data set, interleaved so machine
-// drift cancels out. Every side's answers are compared before anything is timed.
+// drift cancels out. Every side's answers are compared before anything is timed; each side then gets an
+// untimed warm-up per scenario, and each figure is the median of its rounds.
 // Loopback only. Prints a table and writes bench/results/latest.json.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +16,9 @@ import { freePort } from '../test/helpers/net.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Untimed seconds per side per scenario before its rounds (without, PostGraphile 5.1 went 560 → 842 req/s from round 1 to 2). */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 12);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const POOL_SIZE = '10';
 const SECRET = randomBytes(32).toString('base64url');
@@ -166,12 +169,12 @@ interface Measurement {
 
 type RequestFactory = () => { method: 'GET' | 'POST'; path: string; body?: string; headers?: Record<string, string> };
 
-async function measure(proc: Proc, makeRequest: RequestFactory, serviceStatements: number): Promise<Measurement> {
+async function measure(proc: Proc, makeRequest: RequestFactory, serviceStatements: number, duration = DURATION): Promise<Measurement> {
   const before = await statementsSent(proc);
   const result = await autocannon({
     url: proc.url,
     connections: CONNECTIONS,
-    duration: DURATION,
+    duration,
     requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, ...makeRequest() }) }],
   });
   const after = await statementsSent(proc);
@@ -188,15 +191,25 @@ async function measure(proc: Proc, makeRequest: RequestFactory, serviceStatement
   };
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/**
+ * One server's rounds as one line: the median of the rounds for req/s, p50 and p99 (each on its own),
+ * so one disturbed round moves nothing; requests and errors summed; statements per request over all.
+ */
 function combine(runs: Measurement[]): Measurement {
   const sum = (pick: (m: Measurement) => number) => runs.reduce((total, m) => total + pick(m), 0);
   const requests = sum((m) => m.requests);
   return {
     server: runs[0]!.server,
     requests,
-    rps: sum((m) => m.rps) / runs.length,
-    p50: sum((m) => m.p50) / runs.length,
-    p99: sum((m) => m.p99) / runs.length,
+    rps: median(runs.map((m) => m.rps)),
+    p50: median(runs.map((m) => m.p50)),
+    p99: median(runs.map((m) => m.p99)),
     errors: sum((m) => m.errors),
     statementsPerRequest: sum((m) => m.statementsPerRequest * m.requests) / Math.max(requests, 1),
   };
@@ -457,15 +470,35 @@ async function main() {
       },
     ];
 
-    const results: { scenario: string; measurements: Measurement[]; ratios: Record<string, number> }[] = [];
+    const results: {
+      scenario: string;
+      /** Per server: the median of its rounds (see combine). */
+      measurements: Measurement[];
+      /** Per server: its untimed warm-up (none with BENCH_WARMUP=0). */
+      warmups: Measurement[];
+      /** Per server: every timed round, in the order run. */
+      rounds: Record<string, Measurement[]>;
+      ratios: Record<string, number>;
+    }[] = [];
     for (const scenario of scenarios) {
       log(`scenario: ${scenario.name}`);
       const runs = new Map<string, Measurement[]>();
+      const warmups: Measurement[] = [];
       const serviceStatements = await serviceStatementsPerRequest(calibration, scenario.contestants[0]![1]);
+      // Untimed: each side first runs the scenario's own requests long enough to reach its pace (JIT,
+      // plan caches, pools), so that its first timed round is not a warm-up. The rounds after it still
+      // alternate the sides, so drift on the shared machine cancels out.
+      if (WARMUP > 0)
+        for (const [proc, makeRequest] of scenario.contestants) {
+          const warmup = await measure(proc, makeRequest, serviceStatements, WARMUP);
+          warmups.push(warmup);
+          log(`  warm-up ${proc.name}: ${warmup.rps.toFixed(0)} req/s over ${WARMUP} s`);
+        }
       for (let round = 0; round < ROUNDS; round++) {
         for (const [proc, makeRequest] of scenario.contestants) {
           const measurement = await measure(proc, makeRequest, serviceStatements);
           runs.set(proc.name, [...(runs.get(proc.name) ?? []), measurement]);
+          log(`  round ${round + 1}/${ROUNDS} ${proc.name}: ${measurement.rps.toFixed(0)} req/s, p99 ${measurement.p99} ms`);
         }
       }
       const measurements = [...runs.values()].map(combine);
@@ -476,12 +509,19 @@ async function main() {
         ratios[`p50 ${svc.server}/${other.server}`] = svc.p50 / other.p50;
         ratios[`p99 ${svc.server}/${other.server}`] = svc.p99 / other.p99;
       }
-      results.push({ scenario: scenario.name, measurements, ratios });
+      results.push({ scenario: scenario.name, measurements, warmups, rounds: Object.fromEntries(runs), ratios });
     }
 
     const rssMb = peakRssMb(service.child.pid!);
     const peakRss: Record<string, number> = Object.fromEntries(
       [service, postgraphile, floor, naive].map((p) => [p.name, peakRssMb(p.child.pid!)]),
+    );
+    // A side whose first round is its slowest may not have been warm yet (or it is chance: for a warm
+    // side, one run in BENCH_ROUNDS); said in the output rather than hidden by the median.
+    const firstRoundSlowest = results.flatMap((r) =>
+      Object.entries(r.rounds)
+        .filter(([, rounds]) => rounds.length > 1 && rounds.slice(1).every((m) => m.rps > rounds[0]!.rps))
+        .map(([server]) => `${r.scenario}: ${server}`),
     );
     const report = {
       date: new Date().toISOString(),
@@ -489,6 +529,9 @@ async function main() {
       settings: {
         durationSeconds: DURATION,
         rounds: ROUNDS,
+        warmupSeconds: WARMUP,
+        /** Each server's figures are the median of its rounds. */
+        aggregate: 'median',
         connections: CONNECTIONS,
         poolSize: Number(POOL_SIZE),
         graphs: graphs.length,
@@ -500,12 +543,17 @@ async function main() {
       peakRssMb: peakRss,
       /** Statements PostGraphile sent for each check request (graphBySlug ×5, then graphsByIds ×1). */
       postgraphileCheckStatements: pglStatements,
+      /** Scenario and server whose first timed round was the slowest of its rounds. */
+      firstRoundSlowest,
       results,
       elapsedSeconds: Math.round((Date.now() - started) / 1000),
     };
     writeFileSync(new URL('results/latest.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
 
+    const roundHeads = Array.from({ length: ROUNDS }, (_, i) => `round ${i + 1}`);
     const lines = [
+      `Median of ${ROUNDS} rounds of ${DURATION} s per server, after ${WARMUP} s of warm-up per server per scenario.`,
+      '',
       `| scenario | server | req/s | p50 ms | p99 ms | SQL/req | errors |`,
       `|---|---|---:|---:|---:|---:|---:|`,
       ...results.flatMap((r) =>
@@ -515,14 +563,29 @@ async function main() {
         ),
       ),
       '',
-      `| scenario | ratio | value |`,
+      `Every round, req/s (p99 ms), in the order run; the median is the table's figure:`,
+      '',
+      `| scenario | server | warm-up | ${roundHeads.join(' | ')} | median |`,
+      `|---|---|---:|${roundHeads.map(() => '---:|').join('')}---:|`,
+      ...results.flatMap((r) =>
+        r.measurements.map((m) => {
+          const warmup = r.warmups.find((w) => w.server === m.server);
+          const rounds = r.rounds[m.server]!.map((round) => `${round.rps.toFixed(0)} (${round.p99.toFixed(1)})`);
+          return `| ${r.scenario} | ${m.server} | ${warmup ? warmup.rps.toFixed(0) : '–'} | ${rounds.join(' | ')} | ${m.rps.toFixed(0)} (${m.p99.toFixed(1)}) |`;
+        }),
+      ),
+      '',
+      `| scenario | ratio of medians | value |`,
       `|---|---|---:|`,
       ...results.flatMap((r) => Object.entries(r.ratios).map(([name, value]) => `| ${r.scenario} | ${name} | ${value.toFixed(2)} |`)),
       '',
       `Peak RSS (VmHWM): ${Object.entries(peakRss)
         .map(([name, mb]) => `${name} ${mb} MB`)
         .join(', ')} (floor, naive and postgraphile include the tsx loader). PostGraphile ${postgraphileVersion}.`,
-      `${report.machine.cores} cores, Node ${process.version}, ${DURATION} s × ${ROUNDS} rounds per server, ${CONNECTIONS} connections, pool ${POOL_SIZE}.`,
+      `${report.machine.cores} cores, Node ${process.version}, ${WARMUP} s warm-up then ${DURATION} s × ${ROUNDS} rounds per server (median), ${CONNECTIONS} connections, pool ${POOL_SIZE}.`,
+      firstRoundSlowest.length
+        ? `First round the slowest of ${ROUNDS} for: ${firstRoundSlowest.join('; ')} (not warm enough, or chance; try a longer BENCH_WARMUP).`
+        : `No server's first round was its slowest.`,
     ];
     console.log(lines.join('\n'));
   } finally {
