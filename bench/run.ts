@@ -478,7 +478,9 @@ async function main() {
       warmups: Measurement[];
       /** Per server: every timed round, in the order run. */
       rounds: Record<string, Measurement[]>;
+      /** Per ratio: the median of roundRatios. */
       ratios: Record<string, number>;
+      roundRatios: Record<string, number[]>;
     }[] = [];
     for (const scenario of scenarios) {
       log(`scenario: ${scenario.name}`);
@@ -502,14 +504,19 @@ async function main() {
         }
       }
       const measurements = [...runs.values()].map(combine);
+      // Each ratio is the median of the rounds' own ratios: a round's sides ran back to back, so the
+      // machine's drift between rounds cancels (a ratio of medians would mix rounds).
       const ratios: Record<string, number> = {};
-      const svc = measurements[0]!;
-      for (const other of measurements.slice(1)) {
-        ratios[`rps ${svc.server}/${other.server}`] = svc.rps / other.rps;
-        ratios[`p50 ${svc.server}/${other.server}`] = svc.p50 / other.p50;
-        ratios[`p99 ${svc.server}/${other.server}`] = svc.p99 / other.p99;
+      const roundRatios: Record<string, number[]> = {};
+      const [svcRounds, ...otherRounds] = [...runs.values()];
+      for (const rounds of otherRounds) {
+        for (const metric of ['rps', 'p50', 'p99'] as const) {
+          const name = `${metric} ${svcRounds![0]!.server}/${rounds[0]!.server}`;
+          roundRatios[name] = rounds.map((other, i) => svcRounds![i]![metric] / other[metric]);
+          ratios[name] = median(roundRatios[name]);
+        }
       }
-      results.push({ scenario: scenario.name, measurements, warmups, rounds: Object.fromEntries(runs), ratios });
+      results.push({ scenario: scenario.name, measurements, warmups, rounds: Object.fromEntries(runs), ratios, roundRatios });
     }
 
     const rssMb = peakRssMb(service.child.pid!);
@@ -575,9 +582,14 @@ async function main() {
         }),
       ),
       '',
-      `| scenario | ratio of medians | value |`,
-      `|---|---|---:|`,
-      ...results.flatMap((r) => Object.entries(r.ratios).map(([name, value]) => `| ${r.scenario} | ${name} | ${value.toFixed(2)} |`)),
+      `| scenario | ratio (median of the rounds' ratios) | value | rounds |`,
+      `|---|---|---:|---|`,
+      ...results.flatMap((r) =>
+        Object.entries(r.ratios).map(
+          ([name, value]) =>
+            `| ${r.scenario} | ${name} | ${value.toFixed(2)} | ${r.roundRatios[name]!.map((x) => x.toFixed(2)).join(', ')} |`,
+        ),
+      ),
       '',
       `Peak RSS (VmHWM): ${Object.entries(peakRss)
         .map(([name, mb]) => `${name} ${mb} MB`)
