@@ -4,7 +4,8 @@
 // the REST list route) after a warm-up; then its CPU profile's self time by package, and the bytes
 // allocated per request (the young generation's growth between scavenges, from --trace-gc).
 // PROFILE_TARGET=floor or postgraphile profiles that reference server instead, with the one-graph page.
-// Knobs: PROFILE_SECONDS (20), PROFILE_WARMUP_SECONDS (10), PROFILE_CONNECTIONS (16), PROFILE_DIR, PROFILE_NODE_FLAGS.
+// Knobs: PROFILE_SECONDS (20), PROFILE_WARMUP_SECONDS (10), PROFILE_CONNECTIONS (16), PROFILE_DIR, PROFILE_NODE_FLAGS,
+// PROFILE_ENV.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -23,6 +24,13 @@ const SHAPE = process.env.PROFILE_SHAPE ?? 'one';
 const TARGET = process.env.PROFILE_TARGET ?? 'service';
 /** More flags for the profiled process (e.g. --inspect=127.0.0.1:9229 to take a heap sampling profile meanwhile). */
 const NODE_FLAGS = (process.env.PROFILE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+/** More environment for the profiled process, `NAME=value` separated by spaces (a setting to compare). */
+const EXTRA_ENV = Object.fromEntries(
+  (process.env.PROFILE_ENV ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((pair) => pair.split(/=(.*)/s, 2)),
+);
 const DIR = path.resolve(process.env.PROFILE_DIR ?? `/tmp/gms-profile-${Date.now().toString(36)}`);
 const SECRET = randomBytes(32).toString('base64url');
 const USER = '11111111-2222-4333-8444-555555555555';
@@ -128,6 +136,7 @@ async function main() {
           DATABASE_POOL_SIZE: '10',
           POOL_SIZE: '10',
           AUTH_JWT_SECRET: SECRET,
+          ...(profiled ? EXTRA_ENV : {}),
         },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
