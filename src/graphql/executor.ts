@@ -21,6 +21,17 @@ import type { OperationCache } from './operationCache.js';
 const COMPILE_ON_EXECUTION = 2;
 
 /**
+ * Built-in scalars (String, Int, Boolean, ID, Float) are sent as the resolvers return them, without
+ * graphql-js's coercion per value: every value of such a field comes from a typed SQL column or is
+ * computed here with its type (text, int4 and bool columns decode to string, number and boolean; an
+ * `::int` count is a number), so the coercion could only repeat them, and its per-value call and
+ * arguments were a fifth of a history page's allocation (docs/decisions/0002). Null checks of
+ * non-null fields stay; UUID and DateTime keep their serializers. test/graphql/executor.test.ts holds
+ * the compiled answers to graphql-js's, byte for byte.
+ */
+const COMPILER_OPTIONS = { disableLeafSerialization: true };
+
+/**
  * Apollo Server's gateway interface around a fixed subgraph schema, whose executor runs compiled
  * operations. Documents and what is compiled from them are kept in `operations` (Apollo's
  * `documentStore` too), an LRU bounded by estimated bytes: a compiled operation is evicted with its
@@ -45,7 +56,7 @@ export function jitExecution(schema: GraphQLSchema, operations: OperationCache):
     entry.executions += 1;
     let compiled = entry.compiled.get(operationName);
     if (!compiled && entry.executions >= COMPILE_ON_EXECUTION) {
-      const result = compileQuery(schema, entry.document, operationName ?? undefined);
+      const result = compileQuery(schema, entry.document, operationName ?? undefined, COMPILER_OPTIONS);
       // Apollo has validated the document, so compiling fails only on what graphql-js would
       // report too (an unknown operation name, bad variables): graphql-js answers those.
       if (isCompiledQuery(result)) {

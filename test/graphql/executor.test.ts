@@ -27,12 +27,12 @@ describe('compiled execution answers as graphql-js does', () => {
   });
   afterAll(() => service?.close());
 
-  async function thrice(body: unknown) {
+  async function thrice(body: unknown, bearer = token) {
     const answers: { status: number; text: string }[] = [];
     for (let i = 0; i < 3; i++) {
       const response = await fetch(`${service.url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
         body: JSON.stringify(body),
       });
       answers.push({ status: response.status, text: await response.text() });
@@ -50,6 +50,32 @@ describe('compiled execution answers as graphql-js does', () => {
     expect(body.errors).toBeUndefined();
     expect(body.data.graph.migrations).toHaveLength(3);
     expect(body.data.graph.migrationsConnection.totalCount).toBe(4);
+  });
+
+  it("entities with every field, the superusers' all-graphs connection and the subgraph's SDL", async () => {
+    const { body: graph } = await thrice({ query: `{ graph(slug: "member_graph") { id } }` });
+    const entities = await thrice({
+      query: `query Entities($r: [_Any!]!, $limit: Int) { _entities(representations: $r) { ... on Graph { ${ALL_FIELDS} } } }`,
+      variables: {
+        r: [
+          { __typename: 'Graph', id: graph.data.graph.id },
+          { __typename: 'Graph', slug: 'member_graph' },
+        ],
+        limit: 2,
+      },
+    });
+    expect(entities.body.errors).toBeUndefined();
+    expect(entities.body.data._entities).toHaveLength(2);
+    const all = await thrice(
+      {
+        query: `{ migrationRuns(first: 3) { totalCount edges { cursor node { id graphId fromVersion toVersion migrationId status startedAt finishedAt error workflowRunId createdAt } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`,
+      },
+      await service.token(randomUUID(), { isSuperuser: true }),
+    );
+    expect(all.body.data.migrationRuns.totalCount).toBe(4);
+    expect(all.body.data.migrationRuns.pageInfo.hasNextPage).toBe(true);
+    const sdl = await thrice({ query: '{ _service { sdl } }' });
+    expect(typeof sdl.body.data._service.sdl).toBe('string');
   });
 
   it('an unknown graph (null) and a forbidden one (FORBIDDEN, data null)', async () => {
