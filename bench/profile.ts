@@ -8,7 +8,7 @@
 // PROFILE_ENV.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -234,14 +234,16 @@ async function main() {
     log(`measuring ${SECONDS} s`);
     const result = await load(SECONDS);
     marking = false;
+    const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.process!.pid}/status`, 'utf8'))?.[1]) / 1024;
     await stop();
     const requests = result.requests.total;
     const bytes = allocatedBytes(marked);
+    writeFileSync(path.join(DIR, 'trace-gc.log'), marked.join('\n'));
     console.log(
       `${TARGET} ${TARGET === 'service' ? SHAPE : 'one'}: ${requests} requests, ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}`,
     );
     console.log(
-      `allocated while measured: ${(bytes / 1024 / 1024).toFixed(0)} MB, ${(bytes / requests / 1024).toFixed(1)} KiB per request; GC pauses: ${pauses(marked)}`,
+      `peak RSS ${peakRss.toFixed(0)} MB; allocated while measured: ${(bytes / 1024 / 1024).toFixed(0)} MB, ${(bytes / requests / 1024).toFixed(1)} KiB per request; GC pauses: ${pauses(marked)}`,
     );
     // The main thread's: the largest (tsx's loader thread writes one of its own).
     const file = readdirSync(DIR)
