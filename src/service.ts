@@ -174,7 +174,7 @@ export async function startService(config: Config, logger: Logger, options: Data
       logger: logger.child({ component: 'apollo' }),
       metrics,
     });
-    await graphql.start();
+    await graphql.apollo.start();
 
     // The demo token is minted before listening so the playground can pre-fill it; the URL comes later.
     const demoToken = developmentSecret ? await signAccessToken(developmentSecret, { sub: DEMO_MEMBER_ID, expiresIn: '30d' }) : undefined;
@@ -249,7 +249,7 @@ export async function startService(config: Config, logger: Logger, options: Data
         await app.close();
         // Scrapes go on during the drain; the listener closes with the rest.
         await metricsServer?.close();
-        await graphql.stop();
+        await graphql.apollo.stop();
         await database.close();
       })());
 

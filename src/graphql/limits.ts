@@ -21,11 +21,13 @@ import {
   valueFromASTUntyped,
   type ASTNode,
   type DirectiveNode,
+  type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
   type GraphQLField,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
@@ -320,32 +322,30 @@ function estimateCost({ maxSliceSize, schema, table, selectionSet, rootType, fra
 }
 
 /** Refuses, before execution, an operation whose estimated cost exceeds GRAPHQL_MAX_COST. */
-export function costLimitPlugin<TContext extends object>(
-  schema: GraphQLSchema,
-  maxCost: number,
-  maxSliceSize: number,
-): ApolloServerPlugin<TContext> {
+/** The estimated cost of `operation` of `document` with `variables` (the @cost and @listSize of the schema). */
+export type CostEstimator = (document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>) => number;
+
+export function costEstimator(schema: GraphQLSchema, maxSliceSize: number): CostEstimator {
   const table = costDirectives(schema);
+  return (document, operation, variables) => {
+    const rootType = schema.getRootType(operation.operation);
+    if (!rootType) return 0;
+    const fragments = Object.fromEntries(
+      document.definitions
+        .filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION)
+        .map((fragment) => [fragment.name.value, fragment]),
+    );
+    return estimateCost({ maxSliceSize, schema, table, selectionSet: operation.selectionSet, rootType, fragments, variables });
+  };
+}
+
+export function costLimitPlugin<TContext extends object>(estimate: CostEstimator, maxCost: number): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, document, request }) {
-          const rootType = operation && schema.getRootType(operation.operation);
-          if (!operation || !rootType) return;
-          const fragments = Object.fromEntries(
-            document.definitions
-              .filter((definition) => definition.kind === Kind.FRAGMENT_DEFINITION)
-              .map((fragment) => [fragment.name.value, fragment]),
-          );
-          const cost = estimateCost({
-            maxSliceSize,
-            schema,
-            table,
-            selectionSet: operation.selectionSet,
-            rootType,
-            fragments,
-            variables: request.variables ?? {},
-          });
+          if (!operation) return;
+          const cost = estimate(document, operation, request.variables ?? {});
           if (cost > maxCost) {
             throw new OperationLimitError(
               LIMIT_ERROR_CODES.cost,

@@ -96,6 +96,8 @@ export interface OperationCache {
   documentStore: KeyValueCache<DocumentNode>;
   /** Apollo Server's `persistedQueries.cache`: registered query texts by SHA-256. */
   persistedQueries: KeyValueCache<string>;
+  /** The entry of an executed document by its query's hash, now the most recently used; undefined when not kept. */
+  lookup(queryHash: string): OperationEntry | undefined;
   /** The entry of an executed document, added as the most recently used when absent. */
   remember(queryHash: string, document: DocumentNode, chars: number): OperationEntry;
   /** Counts an operation compiled from a kept entry in its size. */
@@ -138,6 +140,7 @@ export function createOperationCache(maxBytes: number): OperationCache {
         return texts.delete(key);
       },
     },
+    lookup: (queryHash) => operations.get(queryHash),
     remember(queryHash, document, chars) {
       const known = operations.get(queryHash);
       if (known) return known;

@@ -20,7 +20,8 @@ import {
   SERVICE_UNAVAILABLE,
   unresolvedOperation,
 } from './errors.js';
-import { costLimitPlugin, limitValidationRules, OperationLimitError, type GraphQLLimits } from './limits.js';
+import { compiledRequests, type AnswerCompiled } from './compiledRequests.js';
+import { costEstimator, costLimitPlugin, limitValidationRules, OperationLimitError, type GraphQLLimits } from './limits.js';
 import { jitExecution } from './executor.js';
 import { createOperationCache } from './operationCache.js';
 import { resolvers } from './resolvers/index.js';
@@ -156,6 +157,12 @@ export function formatError(formatted: GraphQLFormattedError, error?: unknown): 
   };
 }
 
+/** Apollo Server, and the answers to compiled queries that need none of its pipeline (src/graphql/compiledRequests.ts). */
+export interface GraphQLServer {
+  apollo: ApolloServer<Context>;
+  answerCompiled: AnswerCompiled;
+}
+
 export function createGraphQLServer(options: {
   introspection: boolean;
   limits: GraphQLLimits;
@@ -166,11 +173,12 @@ export function createGraphQLServer(options: {
   metrics?: Pick<Metrics, 'operationCompleted'>;
   /** The subgraph schema, shared with the subscription transports; absent: built here. */
   schema?: GraphQLSchema;
-}): ApolloServer<Context> {
+}): GraphQLServer {
   const schema = options.schema ?? createSubgraphSchema();
   // Everything kept because of a query's text, bounded by bytes (docs/decisions/0005).
   const operations = createOperationCache(options.operationCacheBytes);
-  return new ApolloServer<Context>({
+  const estimateCost = costEstimator(schema, HISTORY_LIMIT.max);
+  const apollo = new ApolloServer<Context>({
     logger: options.logger,
     gateway: jitExecution(schema, operations),
     documentStore: operations.documentStore,
@@ -187,11 +195,15 @@ export function createGraphQLServer(options: {
     plugins: [
       logInternalErrors,
       operationResolution,
-      costLimitPlugin<Context>(schema, options.limits.maxCost, HISTORY_LIMIT.max),
+      costLimitPlugin<Context>(estimateCost, options.limits.maxCost),
       unavailableStatus,
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       ...(options.metrics ? [operationMetrics(options.metrics)] : []),
     ],
   });
+  return {
+    apollo,
+    answerCompiled: compiledRequests({ operations, estimateCost, maxCost: options.limits.maxCost, metrics: options.metrics }),
+  };
 }

@@ -4,13 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, maxHeaderSize, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ApolloServer } from '@apollo/server';
 import cors from '@fastify/cors';
 import proxyAddr from '@fastify/proxy-addr';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Database } from '../db/client.js';
 import { isDatabaseUnavailable, poolRefusal, RETRY_AFTER_SECONDS } from '../db/errors.js';
-import type { Context, CreateContext } from '../core/context.js';
+import type { CreateContext } from '../core/context.js';
+import type { GraphQLServer } from '../graphql/server.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { ERROR_DETAIL } from '../rest/migrations.js';
@@ -24,7 +24,7 @@ import { detail, getRoute, sendJson } from './reply.js';
 
 export interface AppDependencies {
   database: Pick<Database, 'readiness'>;
-  graphql: ApolloServer<Context>;
+  graphql: GraphQLServer;
   createContext: CreateContext;
   logger: Logger;
   /** Largest request body accepted (413 beyond). */
