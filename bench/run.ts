@@ -17,8 +17,8 @@ import { freePort } from '../test/helpers/net.js';
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-/** Untimed seconds per side per scenario before its rounds (without, PostGraphile 5.1 went 560 → 842 req/s from round 1 to 2). */
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 12);
+/** Untimed seconds per side per scenario before its rounds (PostGraphile 5.1 was still speeding up after 12 s: 216, 302, 384 req/s in its rounds). */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const POOL_SIZE = '10';
 const SECRET = randomBytes(32).toString('base64url');
