@@ -60,10 +60,12 @@ const REQUESTED_PAGE = historyPage({
  * viewer may see a page is for the caller to decide (src/auth/permissions.ts): no history is handed
  * to a client without that check.
  *
- * A graph and its runs come back as rows of one shape (UNION ALL): one graph row per request, then
- * one row per run, each with the other kind's columns NULL. The graph's columns are sent and decoded
- * once rather than on every run's row, and every value arrives as a plain column, which costs
- * PostgreSQL half of what building the page as JSON does (measured with pgbench).
+ * A graph and its runs come back as rows of one shape (UNION ALL): one row per request holding the
+ * graph as one small JSON object (`graph`), then one row per run in plain columns, `graph` NULL. The
+ * graph is sent and decoded once rather than on every run's row, and a run's values arrive as plain
+ * columns, which costs PostgreSQL half of what building the page as JSON does (measured with
+ * pgbench); keeping the graph's thirteen columns out of the run rows spares every run row's decoding
+ * (two arrays per row in pg) eleven empty slots.
  */
 export async function graphsByKeys(query: RunSql, viewerId: string | null, requests: readonly GraphRequest[]): Promise<GraphWithPage[]> {
   // A key that cannot match is sent as NULLs, so the arrays stay aligned with the requests.
@@ -87,18 +89,18 @@ export async function graphsByKeys(query: RunSql, viewerId: string | null, reque
       JOIN graphs g ON g.id = k.graph_id OR g.slug = k.slug
       LEFT JOIN graph_members m ON m.graph_id = g.id AND m.user_id = ${memberId}::uuid
     )
-    SELECT q.key_index::int AS "keyIndex", false AS "isRun", q.id::text AS id, q.status, ${utcTimestamp('q.created_at')} AS "createdAt",
-           q.slug, q.name, q.description, q.is_default AS "isDefault", q.type_id AS "typeId", q.type_version AS "typeVersion",
-           q.read_only AS "readOnly", q.read_only_reason AS "readOnlyReason", ${utcTimestamp('q.updated_at')} AS "updatedAt",
-           q.viewer_role AS "viewerRole",
-           NULL::text AS "graphId", NULL::int AS "fromVersion", NULL::int AS "toVersion", NULL::text AS "migrationId",
-           NULL::text AS "startedAt", NULL::text AS "finishedAt", NULL::text AS error, NULL::text AS "workflowRunId"
+    SELECT q.key_index::int AS "keyIndex",
+           json_build_object('id', q.id::text, 'slug', q.slug, 'name', q.name, 'description', q.description,
+             'isDefault', q.is_default, 'status', q.status, 'typeId', q.type_id, 'typeVersion', q.type_version,
+             'readOnly', q.read_only, 'readOnlyReason', q.read_only_reason, 'createdAt', ${utcTimestamp('q.created_at')},
+             'updatedAt', ${utcTimestamp('q.updated_at')}, 'viewerRole', q.viewer_role)::text AS graph,
+           NULL::text AS id, NULL::text AS "graphId", NULL::int AS "fromVersion", NULL::int AS "toVersion",
+           NULL::text AS "migrationId", NULL::text AS status, NULL::text AS "startedAt", NULL::text AS "finishedAt",
+           NULL::text AS error, NULL::text AS "workflowRunId", NULL::text AS "createdAt"
     FROM requested q
     UNION ALL
-    SELECT q.key_index::int, true, r.id::text, r.status, ${utcTimestamp('r.created_at')},
-           NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-           r.graph_id::text, r.from_version, r.to_version, r.migration_id,
-           ${utcTimestamp('r.started_at')}, ${utcTimestamp('r.finished_at')}, r.error, r.workflow_run_id
+    SELECT q.key_index::int, NULL, r.id::text, r.graph_id::text, r.from_version, r.to_version, r.migration_id, r.status,
+           ${utcTimestamp('r.started_at')}, ${utcTimestamp('r.finished_at')}, r.error, r.workflow_run_id, ${utcTimestamp('r.created_at')}
     FROM requested q
     CROSS JOIN ${REQUESTED_PAGE}
     WHERE q.row_limit IS NOT NULL AND q.status <> 'deleted'`);
@@ -108,40 +110,28 @@ export async function graphsByKeys(query: RunSql, viewerId: string | null, reque
   const pages = new Map<number, MigrationRunRecord[]>();
   for (const row of result.rows) {
     const keyIndex = row[at.keyIndex!] as number;
-    if (row[at.isRun!]) {
-      const run: MigrationRunRecord = {
-        id: row[at.id!] as string,
-        graphId: row[at.graphId!] as string,
-        fromVersion: row[at.fromVersion!] as number,
-        toVersion: row[at.toVersion!] as number,
-        migrationId: row[at.migrationId!] as string,
-        status: row[at.status!] as string,
-        startedAt: row[at.startedAt!] as string | null,
-        finishedAt: row[at.finishedAt!] as string | null,
-        error: row[at.error!] as string | null,
-        workflowRunId: row[at.workflowRunId!] as string | null,
-        createdAt: row[at.createdAt!] as string,
-      };
-      const page = pages.get(keyIndex);
-      if (page) page.push(run);
-      else pages.set(keyIndex, [run]);
+    const graph = row[at.graph!] as string | null;
+    if (graph !== null) {
+      // One small JSON object per graph (GraphRecord's keys, as the SQL names them).
+      results[keyIndex - 1]!.graph = JSON.parse(graph) as GraphRecord;
       continue;
     }
-    results[keyIndex - 1]!.graph = {
+    const run: MigrationRunRecord = {
       id: row[at.id!] as string,
-      slug: row[at.slug!] as string,
-      name: row[at.name!] as string,
-      description: row[at.description!] as string | null,
-      isDefault: row[at.isDefault!] as boolean,
+      graphId: row[at.graphId!] as string,
+      fromVersion: row[at.fromVersion!] as number,
+      toVersion: row[at.toVersion!] as number,
+      migrationId: row[at.migrationId!] as string,
       status: row[at.status!] as string,
-      typeId: row[at.typeId!] as string,
-      typeVersion: row[at.typeVersion!] as number,
-      readOnly: row[at.readOnly!] as boolean,
-      readOnlyReason: row[at.readOnlyReason!] as string | null,
+      startedAt: row[at.startedAt!] as string | null,
+      finishedAt: row[at.finishedAt!] as string | null,
+      error: row[at.error!] as string | null,
+      workflowRunId: row[at.workflowRunId!] as string | null,
       createdAt: row[at.createdAt!] as string,
-      updatedAt: row[at.updatedAt!] as string,
-      viewerRole: row[at.viewerRole!] as string | null,
     };
+    const page = pages.get(keyIndex);
+    if (page) page.push(run);
+    else pages.set(keyIndex, [run]);
   }
   requests.forEach(({ page }, index) => {
     const graph = results[index]!.graph;
