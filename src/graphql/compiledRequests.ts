@@ -78,8 +78,9 @@ export function compiledRequests(options: {
       return undefined;
     }
     if (context.viewer.kind !== 'user') return undefined;
-    const result = await compiled.query(undefined, context, values);
-    if (!('data' in result) || result.errors?.length) return undefined;
+    // Anything but a clean result, a thrown one included, is Apollo's to answer (and log).
+    const result = await Promise.resolve(compiled.query(undefined, context, values)).catch(() => undefined);
+    if (!result || !('data' in result) || result.errors?.length) return undefined;
     metrics?.operationCompleted(operation.name?.value ?? null, []);
     // As Apollo Server serializes a result without errors or extensions (JSON and a newline).
     const json = JSON.stringify({ data: result.data });
