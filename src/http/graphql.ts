@@ -1,6 +1,7 @@
 // POST and GET /graphql through Apollo Server (@as-integrations/fastify), after the checks that need
-// no parsing: malformed JSON, a batch, a query over GRAPHQL_MAX_QUERY_BYTES. Browsers asking for
-// HTML get the playground instead, when it is on.
+// no parsing: malformed JSON, a batch, a query over GRAPHQL_MAX_QUERY_BYTES; a repeated compiled
+// query without Apollo's pipeline (src/graphql/compiledRequests.ts). Browsers asking for HTML get
+// the playground instead, when it is on.
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CreateContext } from '../core/context.js';
@@ -8,9 +9,9 @@ import type { GraphQLServer } from '../graphql/server.js';
 import { checkQuerySize } from '../graphql/limits.js';
 import { wantsEventStream, type subscriptionTransports } from '../graphql/subscriptions.js';
 import { PLAYGROUND_CSP, type Playground } from './playground.js';
+import { sendJson } from './reply.js';
 
 type SubscriptionTransports = ReturnType<typeof subscriptionTransports>;
-import { sendJson } from './reply.js';
 
 export interface GraphQLRouteOptions {
   graphql: GraphQLServer;
