@@ -20,6 +20,8 @@ const config: CodegenConfig = {
           GraphMigrationRunEdge: '../resolvers/GraphMigrationRunConnection.js#MigrationRunEdge',
           // A change of the feed (src/data/runChanges.ts): cursor and kind are derived from it.
           MigrationRunEvent: '../../data/runChanges.js#RunChange',
+          // Statistics as one statement reads them; durationSeconds is absent when it was not selected.
+          MigrationStats: '../../data/migrationStats.js#MigrationStatsRecord',
         },
         scalars: { DateTime: 'string', UUID: 'string' },
         enumsAsTypes: true,

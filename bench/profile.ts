@@ -164,7 +164,7 @@ async function main() {
     log('loading 1,000 graphs × 200 runs, the change feed capture off meanwhile');
     await sql(
       url,
-      `ALTER TABLE graph_migration_runs DISABLE TRIGGER USER;
+      `ALTER TABLE graph_migration_runs DISABLE TRIGGER graph_migration_run_inserted;
        INSERT INTO graphs (id, slug, name, type_version, created_at)
        SELECT gen_random_uuid(), 'graph_' || lpad(n::text, 4, '0'), 'Graph ' || n, 1, now() - interval '400 days' FROM generate_series(1, 1000) n;
        INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, started_at, finished_at, error, workflow_run_id, created_at)
@@ -174,7 +174,7 @@ async function main() {
          'wf-' || i, ts
        FROM graphs g, generate_series(1, 200) i, LATERAL (SELECT now() - make_interval(secs => i * 60) AS ts) t;
        INSERT INTO graph_members (graph_id, user_id, role) SELECT id, '${USER}', 'reader' FROM graphs;
-       ALTER TABLE graph_migration_runs ENABLE TRIGGER USER;
+       ALTER TABLE graph_migration_runs ENABLE TRIGGER graph_migration_run_inserted;
        ANALYZE;`,
     );
     const graphs = (await sql(url, `SELECT id::text, slug FROM graphs ORDER BY slug`)).rows as { id: string; slug: string }[];

@@ -11,8 +11,10 @@ import { InvalidArgumentError, outOfRange } from './errors.js';
 
 /** One page of runs: what a connection (GraphQL) or a REST page is built from. */
 export interface MigrationRunPage {
-  /** The graph whose history this is; null for the cross-graph view (every graph's runs). */
+  /** The graph whose history this is; null for the cross-graph views (every graph's runs, or their latest runs). */
   graphId: string | null;
+  /** Each graph's latest run only (src/core/stats.ts): totalCount counts graphs. */
+  latestOfEachGraph?: boolean;
   runs: MigrationRunRecord[];
   hasNextPage: boolean;
   /** The page's filter: its cursors are bound to it, and totalCount counts what it selects. */

@@ -17,6 +17,16 @@ import {
   type RunCountKey,
   type RunWithGraph,
 } from '../data/migrationRuns.js';
+import {
+  latestRunCounts,
+  latestRunsOfGraphs,
+  statsByGraph,
+  statsOfAllGraphs,
+  windowKey,
+  type GraphStatsKey,
+  type MigrationStatsRecord,
+  type StatsWindow,
+} from '../data/migrationStats.js';
 import type { RunSql } from '../db/client.js';
 
 export interface Loaders {
@@ -42,6 +52,14 @@ export interface Loaders {
   allGraphsHistory: DataLoader<HistoryPage, MigrationRunRecord[], string>;
   /** How many runs of all graphs a filter selects: one statement per batch, only when totalCount is selected. */
   allGraphsRunCount: DataLoader<HistoryFilter, number, string>;
+  /** A graph's statistics over a window, by `{ graphId, filter, durations }`: one statement per batch. */
+  stats: DataLoader<GraphStatsKey, MigrationStatsRecord, string>;
+  /** Every graph's statistics over a window (the caller checks that the viewer is a superuser): one statement per batch. */
+  allGraphsStats: DataLoader<StatsWindow, MigrationStatsRecord, string>;
+  /** Pages of the graphs' latest runs (superusers; checked by the caller): one statement per distinct page. */
+  latestRuns: DataLoader<HistoryPage, MigrationRunRecord[], string>;
+  /** How many graphs' latest runs a filter's statuses select: one statement per batch, only when totalCount is selected. */
+  latestRunCount: DataLoader<HistoryFilter, number, string>;
 }
 
 const graphCacheKey = (key: GraphKey) => ('id' in key ? `id:${key.id.toLowerCase()}` : `slug:${key.slug}`);
@@ -74,5 +92,9 @@ export function createLoaders(query: RunSql, viewer: Viewer): Loaders {
     run: new DataLoader((ids) => runsByIds(query, viewerId, ids), { cacheKeyFn: (id) => id.toLowerCase() }),
     allGraphsHistory: new DataLoader((pages) => Promise.all(pages.map((page) => runsOfAllGraphs(query, page))), { cacheKeyFn: pageKey }),
     allGraphsRunCount: new DataLoader((filters) => runCountsOfAllGraphs(query, filters), { cacheKeyFn: filterKey }),
+    stats: new DataLoader((keys) => statsByGraph(query, keys), { cacheKeyFn: (key) => `${key.graphId.toLowerCase()}|${windowKey(key)}` }),
+    allGraphsStats: new DataLoader((windows) => statsOfAllGraphs(query, windows), { cacheKeyFn: windowKey }),
+    latestRuns: new DataLoader((pages) => Promise.all(pages.map((page) => latestRunsOfGraphs(query, page))), { cacheKeyFn: pageKey }),
+    latestRunCount: new DataLoader((filters) => latestRunCounts(query, filters), { cacheKeyFn: filterKey }),
   };
 }

@@ -1,7 +1,7 @@
 // The look-ahead of the resolvers that load a graph: the history pages its `migrations` and
 // `migrationsConnection` fields will ask for, planned by src/core/history.ts exactly as the fields
 // then plan them, so a page read ahead with the graph is the page the field finds in the loader.
-import { getArgumentValues, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
+import { getArgumentValues, getNamedType, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import { collectSubfields } from 'graphql/execution/collectFields.js';
 import { connectionPage, filterOf, listPage, type FilterArguments } from '../core/history.js';
 import { pageKey, type HistoryPage } from '../data/migrationRuns.js';
@@ -40,4 +40,13 @@ export function selectedHistoryPages(info: GraphQLResolveInfo): HistoryPage[] {
   const result = [...pages.values()];
   selectedPagesMemo.set(info.fieldNodes, { variables: info.variableValues, pages: result });
   return result;
+}
+
+/** Whether the selection under `info`'s field (of an object type) asks for `field`, after @skip and @include. */
+export function selectsSubfield(info: GraphQLResolveInfo, field: string): boolean {
+  const type = getNamedType(info.returnType) as GraphQLObjectType;
+  for (const nodes of collectSubfields(info.schema, info.fragments, info.variableValues, type, info.fieldNodes).values()) {
+    if (nodes[0]!.name.value === field) return true;
+  }
+  return false;
 }

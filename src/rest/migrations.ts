@@ -10,6 +10,8 @@ import { readableGraph } from '../core/access.js';
 import type { Context } from '../core/context.js';
 import { AccessDeniedError } from '../core/errors.js';
 import { connectionPage, loadAllGraphsConnection, loadConnection } from '../core/history.js';
+import { loadAllGraphsStats, loadGraphStats, loadLatestRunsConnection } from '../core/stats.js';
+import type { MigrationStatsRecord, StatsWindow } from '../data/migrationStats.js';
 import { isFeedCursor } from '../core/live.js';
 import { checkHistoryFilter, HISTORY_FILTER_LIMITS, NO_FILTER, parseTimestamp, type HistoryFilter } from '../data/historyFilter.js';
 import { detail, type JsonAnswer } from '../http/reply.js';
@@ -315,6 +317,77 @@ export async function allMigrations(context: Context, search: URLSearchParams, l
     if (error instanceof AccessDeniedError && error.denial === 'superusers_only') return detail(403, ERROR_DETAIL.notSuperuser);
     throw error;
   }
+}
+
+/** Only the named parameters of a query string (FastAPI ignores those a route does not declare). */
+const only = (search: URLSearchParams, names: readonly string[]) =>
+  new URLSearchParams([...search].filter(([name]) => names.includes(name)));
+
+type WindowQuery = { ok: true; window: StatsWindow } | { ok: false; answer: JsonAnswer };
+
+/** A stats route's query string: 401, then `since` and `until` as the list route checks them (422 items). */
+function windowQuery(context: Context, search: URLSearchParams): WindowQuery {
+  const refused = unauthenticated(context);
+  if (refused) return { ok: false, answer: refused };
+  const filter = parseFilter(only(search, ['since', 'until']));
+  if (!filter.ok) return { ok: false, answer: validationFailed(filter.items) };
+  // The REST body always holds the durations.
+  return { ok: true, window: { filter: filter.filter, durations: true } };
+}
+
+/** `GET /api/v1/graphs/{slug}/migrations/stats`: one graph's statistics over a window (GRAPH_READ). */
+export async function graphMigrationStats(context: Context, slug: string, search: URLSearchParams): Promise<JsonAnswer> {
+  const query = windowQuery(context, search);
+  if (!query.ok) return query.answer;
+  try {
+    const graph = await readableGraph(context, { slug });
+    if (!graph) return NOT_FOUND;
+    return { status: 200, body: statsBody(await loadGraphStats(context, graph.id, query.window)) };
+  } catch (error) {
+    if (error instanceof AccessDeniedError && error.denial === 'not_member') return detail(403, ERROR_DETAIL.notMember);
+    throw error;
+  }
+}
+
+/** `GET /api/v1/migrations/stats`: every graph's statistics (deleted graphs left out); superusers only. */
+export async function allMigrationStats(context: Context, search: URLSearchParams): Promise<JsonAnswer> {
+  const query = windowQuery(context, search);
+  if (!query.ok) return query.answer;
+  try {
+    return { status: 200, body: statsBody(await loadAllGraphsStats(context, query.window)) };
+  } catch (error) {
+    if (error instanceof AccessDeniedError && error.denial === 'superusers_only') return detail(403, ERROR_DETAIL.notSuperuser);
+    throw error;
+  }
+}
+
+/**
+ * `GET /api/v1/migrations/latest`: each graph's latest run whose status is one of `status` (any
+ * when absent), newest first, paged as the list routes are (`limit`, `cursor`, `Link`); superusers only.
+ */
+export async function latestMigrations(context: Context, search: URLSearchParams, location: RequestLocation): Promise<JsonAnswer> {
+  const query = historyQuery(context, only(search, ['limit', 'cursor', 'status']));
+  if (!query.ok) return query.answer;
+  const { limit, cursor, filter } = query;
+  try {
+    return page(await loadLatestRunsConnection(context, limit, cursor, filter.statuses), location, limit);
+  } catch (error) {
+    if (error instanceof AccessDeniedError && error.denial === 'superusers_only') return detail(403, ERROR_DETAIL.notSuperuser);
+    throw error;
+  }
+}
+
+/** The stats body: snake_case keys, runs as the list route's items. */
+function statsBody(stats: MigrationStatsRecord) {
+  const item = (run: MigrationRunRecord | null) => (run ? restItem(run) : null);
+  return {
+    total: stats.total,
+    by_status: stats.byStatus.map(({ status, count }) => ({ status, count })),
+    latest: item(stats.latest),
+    latest_success: item(stats.latestSuccess),
+    latest_failure: item(stats.latestFailure),
+    duration_seconds: stats.durationSeconds ?? { p50: null, p95: null, max: null },
+  };
 }
 
 function page(

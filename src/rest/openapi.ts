@@ -549,3 +549,87 @@ for (const [listPath, streamPath, operationId, whose] of [
     },
   };
 }
+
+/**
+ * The statistics routes (one graph's, every graph's) and the graphs' latest runs: each list route's
+ * refusals and revalidation; a window (`since`, `until`) or, for the latest runs, `status` and paging.
+ */
+export const MIGRATIONS_STATS_PATH = `${MIGRATIONS_PATH}/stats`;
+export const ALL_MIGRATIONS_STATS_PATH = `${ALL_MIGRATIONS_PATH}/stats`;
+export const LATEST_MIGRATIONS_PATH = `${ALL_MIGRATIONS_PATH}/latest`;
+{
+  const nullableRun = { oneOf: [schemaRef('GraphMigrationRun'), { type: 'null' }] } as SchemaObject;
+  const seconds = (description: string): SchemaObject => ({ type: ['number', 'null'], description }) as SchemaObject;
+  OPENAPI_DOCUMENT.components.schemas.MigrationStats = {
+    title: 'MigrationStats',
+    description: 'What the runs created in the window add up to. Every key is always present.',
+    type: 'object',
+    properties: {
+      total: { type: 'integer', minimum: 0, description: 'How many runs the window holds.' },
+      by_status: {
+        type: 'array',
+        description:
+          'One entry per status that occurs, most frequent first (ties by status, in code point order). Open-ended like `status`.',
+        items: {
+          type: 'object',
+          properties: { status: { type: 'string' }, count: { type: 'integer', minimum: 1 } },
+          required: ['status', 'count'],
+          additionalProperties: false,
+        },
+      },
+      latest: { ...nullableRun, description: 'The newest run of the window (by `created_at`, then `id`), as the list route serves it.' },
+      latest_success: { ...nullableRun, description: 'The newest run of the window with status `success`.' },
+      latest_failure: { ...nullableRun, description: 'The newest run of the window with status `failed`.' },
+      duration_seconds: {
+        type: 'object',
+        description:
+          '`finished_at - started_at` in seconds (microsecond precision) over the runs of the window that have both; `null` fields when none has. `p50` and `p95` are continuous percentiles (PostgreSQL `percentile_cont`: interpolated between the two nearest durations).',
+        properties: { p50: seconds('The median.'), p95: seconds('The 95th percentile.'), max: seconds('The longest.') },
+        required: ['p50', 'p95', 'max'],
+        additionalProperties: false,
+      },
+    },
+    required: ['total', 'by_status', 'latest', 'latest_success', 'latest_failure', 'duration_seconds'],
+    additionalProperties: false,
+  };
+  const WINDOW = ['since', 'until', 'If-None-Match'];
+  for (const [listPath, statsPath, operationId, whose] of [
+    [MIGRATIONS_PATH, MIGRATIONS_STATS_PATH, 'graphMigrationStats', "one graph's runs (GRAPH_READ)"],
+    [ALL_MIGRATIONS_PATH, ALL_MIGRATIONS_STATS_PATH, 'allMigrationStats', "every graph's runs, deleted graphs left out (superusers)"],
+  ] as const) {
+    const list = OPENAPI_DOCUMENT.paths[listPath]!.get;
+    OPENAPI_DOCUMENT.paths[statsPath] = {
+      get: {
+        ...list,
+        operationId,
+        summary: `Statistics of ${whose} created in a window`,
+        description:
+          'Counts by status, the latest runs and the durations of the runs created at or after `since` and before `until` (both optional). ' +
+          'Counts come from counts kept per day, so they do not read the whole history. Revalidation (`ETag`, 304) as on the list route. ' +
+          'Checks run in the list route’s order.',
+        parameters: list.parameters!.filter((parameter) => parameter.name === 'slug' || WINDOW.includes(parameter.name)),
+        responses: {
+          ...list.responses,
+          '200': {
+            description: 'The statistics.',
+            headers: { ETag: list.responses['200']!.headers!.ETag! },
+            content: json(schemaRef('MigrationStats')),
+          },
+        },
+      },
+    };
+  }
+  const all = OPENAPI_DOCUMENT.paths[ALL_MIGRATIONS_PATH]!.get;
+  OPENAPI_DOCUMENT.paths[LATEST_MIGRATIONS_PATH] = {
+    get: {
+      ...all,
+      operationId: 'latestMigrations',
+      summary: "Each graph's latest run, when its status is one of `status` (superusers)",
+      description:
+        "A bare JSON array of each graph's latest run (its newest by `created_at`, then `id`; deleted graphs left out) whose status is one of `status` (any when absent): " +
+        '"which graphs\' latest run failed". Newest first, at most `limit` items, paged with `Link` as the list routes are; `since` and `until` do not apply. ' +
+        'Checks run in this order: token (401), query parameters (422), superuser (403).',
+      parameters: all.parameters!.filter((parameter) => !['since', 'until'].includes(parameter.name)),
+    },
+  };
+}

@@ -2,7 +2,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context, CreateContext } from '../core/context.js';
 import { getRoute, sendJson, sendRevalidatable, type JsonAnswer } from '../http/reply.js';
-import { allMigrations, graphMigrations, type RequestLocation } from './migrations.js';
+import {
+  allMigrations,
+  allMigrationStats,
+  graphMigrations,
+  graphMigrationStats,
+  latestMigrations,
+  type RequestLocation,
+} from './migrations.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { serveStream, type StreamRoute } from './stream.js';
 
@@ -42,6 +49,11 @@ export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl,
     serveMigrations(request, reply, (request.params as { slug: string }).slug),
   );
   getRoute(app, '/api/v1/migrations', (request, reply) => serveHistory(request, reply, allMigrations));
+  getRoute(app, '/api/v1/graphs/:slug/migrations/stats', (request, reply) =>
+    serveHistory(request, reply, (context, search) => graphMigrationStats(context, (request.params as { slug: string }).slug, search)),
+  );
+  getRoute(app, '/api/v1/migrations/stats', (request, reply) => serveHistory(request, reply, allMigrationStats));
+  getRoute(app, '/api/v1/migrations/latest', (request, reply) => serveHistory(request, reply, latestMigrations));
   /** Opens an event stream with the request's context; its access re-checks authenticate the same header again. */
   const openStream = async (request: FastifyRequest, reply: FastifyReply, slug: string | null) => {
     const credentials = { authorization: request.headers.authorization, logger: request.log };

@@ -4,6 +4,7 @@ import type { MigrationRunRecord } from '../../data/migrationRuns.js';
 import type { MigrationRunPage } from '../../core/history.js';
 import type { MigrationRunEdge } from '../resolvers/GraphMigrationRunConnection.js';
 import type { RunChange } from '../../data/runChanges.js';
+import type { MigrationStatsRecord } from '../../data/migrationStats.js';
 import type { Context } from '../../core/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -41,6 +42,13 @@ export type Graph = {
   /** The platform's shared graph (slug `default`): every authenticated user may read it. */
   isDefault: Scalars['Boolean']['output'];
   /**
+   * Statistics of the graph's runs created in the window (both bounds optional, as in the history
+   * filters): counts by status and the latest runs from counts kept per day (they do not read the
+   * whole history), the durations from every run of the window, and only when selected. The
+   * statistics of every graph in a request are read in one statement.
+   */
+  migrationStats: MigrationStats;
+  /**
    * The graph's migration runs, newest first (`createdAt` descending, then `id` descending), the
    * newest `limit` that the filters select. `limit` must be between 1 and 500.
    */
@@ -69,6 +77,13 @@ export type Graph = {
   /** Schema version the graph's data is at. */
   typeVersion: Scalars['Int']['output'];
   updatedAt: Scalars['DateTime']['output'];
+};
+
+
+/** A knowledge graph of the platform. */
+export type GraphMigrationStatsArgs = {
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -139,6 +154,17 @@ export type GraphMigrationRunEdge = {
   node: GraphMigrationRun;
 };
 
+/**
+ * Durations in seconds (microsecond precision). `p50` and `p95` are continuous percentiles, as
+ * PostgreSQL's `percentile_cont` computes them (interpolated between the two nearest durations).
+ */
+export type MigrationDurations = {
+  __typename?: 'MigrationDurations';
+  max?: Maybe<Scalars['Float']['output']>;
+  p50?: Maybe<Scalars['Float']['output']>;
+  p95?: Maybe<Scalars['Float']['output']>;
+};
+
 /** One event of the live history. */
 export type MigrationRunEvent = {
   __typename?: 'MigrationRunEvent';
@@ -148,6 +174,30 @@ export type MigrationRunEvent = {
   kind: Scalars['String']['output'];
   /** The run as this change left it. */
   run: GraphMigrationRun;
+};
+
+/** What a window of migration runs adds up to. */
+export type MigrationStats = {
+  __typename?: 'MigrationStats';
+  /** One entry per status that occurs, most frequent first (ties by status): open-ended like `status`. */
+  byStatus: Array<MigrationStatusCount>;
+  /** finished_at - started_at of the runs that have both, in seconds; null fields when there are none. */
+  durationSeconds: MigrationDurations;
+  /** The newest run of the window (by `createdAt`, then `id`). */
+  latest?: Maybe<GraphMigrationRun>;
+  /** The newest run of the window with status `failed`. */
+  latestFailure?: Maybe<GraphMigrationRun>;
+  /** The newest run of the window with status `success`. */
+  latestSuccess?: Maybe<GraphMigrationRun>;
+  /** How many runs the window holds. */
+  total: Scalars['Int']['output'];
+};
+
+/** How many runs of a window have one status. */
+export type MigrationStatusCount = {
+  __typename?: 'MigrationStatusCount';
+  count: Scalars['Int']['output'];
+  status: Scalars['String']['output'];
 };
 
 /** Where a page sits in the whole list (Relay cursor connections). */
@@ -171,12 +221,25 @@ export type Query = {
    */
   graph?: Maybe<Graph>;
   /**
+   * Each graph's latest run (its newest by `createdAt`, then `id`; deleted graphs left out) when its
+   * status is one of `status`, newest first, a page at a time: "which graphs' latest run failed".
+   * The graph is the run's `graph`. Cursors and bounds as `migrationRuns`; `totalCount` counts the
+   * graphs. Superusers only: a FORBIDDEN error for other users, UNAUTHENTICATED without a valid token.
+   */
+  latestMigrationRuns: GraphMigrationRunConnection;
+  /**
    * Every graph's migration runs, newest first (`createdAt` descending, then `id` descending), a page
    * at a time, as `Graph.migrationsConnection` pages one graph's: the same filters, cursors and
    * bounds (`first` 1 to 500). Runs of deleted graphs are left out. Superusers only: a FORBIDDEN
    * error for other users, UNAUTHENTICATED without a valid token.
    */
   migrationRuns: GraphMigrationRunConnection;
+  /**
+   * Statistics of every graph's runs created in the window (deleted graphs left out), as
+   * `Graph.migrationStats` computes them for one graph. Superusers only: a FORBIDDEN error for other
+   * users, UNAUTHENTICATED without a valid token.
+   */
+  migrationStats: MigrationStats;
 };
 
 
@@ -185,11 +248,24 @@ export type QueryGraphArgs = {
 };
 
 
+export type QueryLatestMigrationRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  status?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+
 export type QueryMigrationRunsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   since?: InputMaybe<Scalars['DateTime']['input']>;
   status?: InputMaybe<Array<Scalars['String']['input']>>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+
+export type QueryMigrationStatsArgs = {
+  since?: InputMaybe<Scalars['DateTime']['input']>;
   until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
@@ -331,7 +407,11 @@ export type ResolversTypes = {
   GraphMigrationRun: ResolverTypeWrapper<MigrationRunRecord>;
   GraphMigrationRunConnection: ResolverTypeWrapper<MigrationRunPage>;
   GraphMigrationRunEdge: ResolverTypeWrapper<MigrationRunEdge>;
+  MigrationDurations: ResolverTypeWrapper<MigrationDurations>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   MigrationRunEvent: ResolverTypeWrapper<RunChange>;
+  MigrationStats: ResolverTypeWrapper<MigrationStatsRecord>;
+  MigrationStatusCount: ResolverTypeWrapper<MigrationStatusCount>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -348,7 +428,11 @@ export type ResolversParentTypes = {
   GraphMigrationRun: MigrationRunRecord;
   GraphMigrationRunConnection: MigrationRunPage;
   GraphMigrationRunEdge: MigrationRunEdge;
+  MigrationDurations: MigrationDurations;
+  Float: Scalars['Float']['output'];
   MigrationRunEvent: RunChange;
+  MigrationStats: MigrationStatsRecord;
+  MigrationStatusCount: MigrationStatusCount;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   Subscription: Record<PropertyKey, never>;
@@ -365,6 +449,7 @@ export type GraphResolvers<ContextType = Context, ParentType extends ResolversPa
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['UUID'], ParentType, ContextType>;
   isDefault?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  migrationStats?: Resolver<ResolversTypes['MigrationStats'], ParentType, ContextType, Partial<GraphMigrationStatsArgs>>;
   migrations?: Resolver<Array<ResolversTypes['GraphMigrationRun']>, ParentType, ContextType, RequireFields<GraphMigrationsArgs, 'limit'>>;
   migrationsConnection?: Resolver<ResolversTypes['GraphMigrationRunConnection'], ParentType, ContextType, RequireFields<GraphMigrationsConnectionArgs, 'first'>>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -404,10 +489,30 @@ export type GraphMigrationRunEdgeResolvers<ContextType = Context, ParentType ext
   node?: Resolver<ResolversTypes['GraphMigrationRun'], ParentType, ContextType>;
 };
 
+export type MigrationDurationsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MigrationDurations'] = ResolversParentTypes['MigrationDurations']> = {
+  max?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  p50?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  p95?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
 export type MigrationRunEventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MigrationRunEvent'] = ResolversParentTypes['MigrationRunEvent']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   run?: Resolver<ResolversTypes['GraphMigrationRun'], ParentType, ContextType>;
+};
+
+export type MigrationStatsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MigrationStats'] = ResolversParentTypes['MigrationStats']> = {
+  byStatus?: Resolver<Array<ResolversTypes['MigrationStatusCount']>, ParentType, ContextType>;
+  durationSeconds?: Resolver<ResolversTypes['MigrationDurations'], ParentType, ContextType>;
+  latest?: Resolver<Maybe<ResolversTypes['GraphMigrationRun']>, ParentType, ContextType>;
+  latestFailure?: Resolver<Maybe<ResolversTypes['GraphMigrationRun']>, ParentType, ContextType>;
+  latestSuccess?: Resolver<Maybe<ResolversTypes['GraphMigrationRun']>, ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type MigrationStatusCountResolvers<ContextType = Context, ParentType extends ResolversParentTypes['MigrationStatusCount'] = ResolversParentTypes['MigrationStatusCount']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -419,7 +524,9 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   graph?: Resolver<Maybe<ResolversTypes['Graph']>, ParentType, ContextType, RequireFields<QueryGraphArgs, 'slug'>>;
+  latestMigrationRuns?: Resolver<ResolversTypes['GraphMigrationRunConnection'], ParentType, ContextType, RequireFields<QueryLatestMigrationRunsArgs, 'first'>>;
   migrationRuns?: Resolver<ResolversTypes['GraphMigrationRunConnection'], ParentType, ContextType, RequireFields<QueryMigrationRunsArgs, 'first'>>;
+  migrationStats?: Resolver<ResolversTypes['MigrationStats'], ParentType, ContextType, Partial<QueryMigrationStatsArgs>>;
 };
 
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -436,7 +543,10 @@ export type Resolvers<ContextType = Context> = {
   GraphMigrationRun?: GraphMigrationRunResolvers<ContextType>;
   GraphMigrationRunConnection?: GraphMigrationRunConnectionResolvers<ContextType>;
   GraphMigrationRunEdge?: GraphMigrationRunEdgeResolvers<ContextType>;
+  MigrationDurations?: MigrationDurationsResolvers<ContextType>;
   MigrationRunEvent?: MigrationRunEventResolvers<ContextType>;
+  MigrationStats?: MigrationStatsResolvers<ContextType>;
+  MigrationStatusCount?: MigrationStatusCountResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;

@@ -1,7 +1,8 @@
 import type { GraphResolvers } from '../__generated__/resolvers-types.js';
 import { readableGraph } from '../../core/access.js';
 import { filterOf, listPage, loadConnection } from '../../core/history.js';
-import { selectedHistoryPages } from '../lookahead.js';
+import { loadGraphStats, statsWindow } from '../../core/stats.js';
+import { selectedHistoryPages, selectsSubfield } from '../lookahead.js';
 
 export const Graph: GraphResolvers = {
   // The gateway may refer to a graph by either key; both go through the same batched loader, and the
@@ -12,4 +13,7 @@ export const Graph: GraphResolvers = {
     context.loaders.history.load({ graphId: graph.id, ...listPage(limit, filterOf(filters)) }),
   migrationsConnection: (graph, { first, after, ...filters }, context) =>
     loadConnection(context, graph.id, first, after, filterOf(filters)),
+  // The durations read every run of the window: only when the selection asks for them.
+  migrationStats: (graph, window, context, info) =>
+    loadGraphStats(context, graph.id, statsWindow(window, selectsSubfield(info, 'durationSeconds'))),
 };

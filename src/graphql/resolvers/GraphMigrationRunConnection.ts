@@ -18,8 +18,12 @@ export const GraphMigrationRunConnection: GraphMigrationRunConnectionResolvers =
     endCursor: runs.length > 0 ? encodeCursor(runs.at(-1)!, filter) : null,
   }),
   // Its own loader, so the count is only run when a client selects it, once for all graphs in the request.
-  totalCount: ({ graphId, filter }, _args, context) =>
-    graphId === null ? context.loaders.allGraphsRunCount.load(filter) : context.loaders.runCount.load({ graphId, filter }),
+  totalCount: ({ graphId, latestOfEachGraph, filter }, _args, context) =>
+    latestOfEachGraph
+      ? context.loaders.latestRunCount.load(filter)
+      : graphId === null
+        ? context.loaders.allGraphsRunCount.load(filter)
+        : context.loaders.runCount.load({ graphId, filter }),
 };
 
 export const GraphMigrationRunEdge: GraphMigrationRunEdgeResolvers = {

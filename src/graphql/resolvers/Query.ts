@@ -1,7 +1,8 @@
 import type { QueryResolvers } from '../__generated__/resolvers-types.js';
 import { readableGraph, requireSuperuser } from '../../core/access.js';
 import { filterOf, loadAllGraphsConnection } from '../../core/history.js';
-import { selectedHistoryPages } from '../lookahead.js';
+import { loadAllGraphsStats, loadLatestRunsConnection, statsWindow } from '../../core/stats.js';
+import { selectedHistoryPages, selectsSubfield } from '../lookahead.js';
 
 export const Query: QueryResolvers = {
   // The graph and the history pages selected under it are read in one statement.
@@ -11,4 +12,9 @@ export const Query: QueryResolvers = {
     requireSuperuser(context.viewer);
     return loadAllGraphsConnection(context, first, after, filterOf(filters));
   },
+  migrationStats: (_parent, window, context, info) => {
+    requireSuperuser(context.viewer);
+    return loadAllGraphsStats(context, statsWindow(window, selectsSubfield(info, 'durationSeconds')));
+  },
+  latestMigrationRuns: (_parent, { status, first, after }, context) => loadLatestRunsConnection(context, first, after, status),
 };

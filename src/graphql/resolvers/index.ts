@@ -8,6 +8,7 @@ import { Graph } from './Graph.js';
 import { GraphMigrationRun } from './GraphMigrationRun.js';
 import { GraphMigrationRunConnection, GraphMigrationRunEdge } from './GraphMigrationRunConnection.js';
 import { resolveEntities } from './entities.js';
+import { MigrationStats } from './MigrationStats.js';
 import { Query } from './Query.js';
 import { MigrationRunEvent, Subscription } from './Subscription.js';
 
@@ -62,6 +63,7 @@ export const resolvers: Resolvers = {
   GraphMigrationRun,
   GraphMigrationRunConnection,
   GraphMigrationRunEdge,
+  MigrationStats,
   Subscription,
   MigrationRunEvent,
 };
