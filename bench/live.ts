@@ -4,7 +4,10 @@
 //     time of that run's event is taken against the moment the writer's COMMIT returned. Printed:
 //     p50 and p99 over every delivery of every round, and the slowest round's last delivery.
 //  2. The writer's cost: pgbench (PostgreSQL's own, when installed) running a writer's transaction
-//     (insert a run and commit, then update a run) with the capture triggers on and off, sides
+//     (insert a run and commit, then update a run) with every trigger of graph_migration_runs on
+//     and off (the change feed's capture, and the statistics' day counts and latest run:
+//     docs/decisions/0010), one graph written by every writer (the worst case for the statistics,
+//     whose rows of one graph the writers then share), sides
 //     interleaved round by round, their order swapped every round (on-off, off-on, …): latency per
 //     transaction with 1 writer, throughput with 4; the ratio is the median of the rounds' ratios.
 //     Rounds on this shared machine differ by tens of percent, so also the capture's own server

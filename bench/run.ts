@@ -324,6 +324,14 @@ async function main() {
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'apollo-require-preflight': 'true' };
 
     const restPath = (slug: string, limit: number) => `/api/v1/graphs/${slug}/migrations?limit=${limit}`;
+    const statsQuery = (durations: boolean) =>
+      `query($slug: String!) { graph(slug: $slug) { migrationStats { total byStatus { status count } latest { id status createdAt } latestSuccess { id } latestFailure { id }${durations ? ' durationSeconds { p50 p95 max }' : ''} } } }`;
+    const statsRequest = (slug: string, durations: boolean) => ({
+      method: 'POST' as const,
+      path: '/graphql',
+      headers: { ...auth },
+      body: JSON.stringify({ query: statsQuery(durations), variables: { slug } }),
+    });
     const singleQuery = `query($slug: String!) { graph(slug: $slug) { migrations(limit: 100) { id graphId fromVersion toVersion migrationId status startedAt finishedAt error workflowRunId createdAt } } }`;
     const entitiesQuery = `query($r: [_Any!]!) { _entities(representations: $r) { ... on Graph { id migrations(limit: 100) { id graphId fromVersion toVersion migrationId status startedAt finishedAt error workflowRunId createdAt } } } }`;
     // PostGraphile (amber preset): `id` is `rowId`; graphBySlug comes from the @unique smart tag and
@@ -429,6 +437,19 @@ async function main() {
         floor: floorByGraph[i]!,
       });
     });
+    // The statistics against the database's own count and percentile, before they are timed.
+    {
+      const answered = (await answer(service, statsRequest(largest.slug, true))).data.graph.migrationStats;
+      const truth = (
+        await stats.query<{ total: number; p50: number }>(
+          `SELECT count(*)::int AS total, percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at)::float8) AS p50
+           FROM graph_migration_runs WHERE graph_id = $1`,
+          [largest.id],
+        )
+      ).rows[0]!;
+      if (answered.total !== truth.total || Math.abs(answered.durationSeconds.p50 - truth.p50) > 1e-9)
+        throw new Error(`answers check failed for the statistics: ${JSON.stringify(answered)} vs ${JSON.stringify(truth)}`);
+    }
     log(
       `answers match; PostGraphile sent ${pglStatements.join(', ')} statement(s) for the check requests (graphBySlug ×5, graphsByIds ×1)`,
     );
@@ -466,6 +487,15 @@ async function main() {
             () => ({ method: 'GET', path: restPath(largest.slug, 10), headers: { ...auth } }),
           ],
           [{ ...service, name: 'service (10 runs)' }, () => ({ method: 'GET', path: restPath(smallest.slug, 10), headers: { ...auth } })],
+        ],
+      },
+      {
+        // Counts and latest runs come from the per-day counts (docs/decisions/0010); the durations read every run.
+        name: 'statistics of the 100,000-run graph vs a page of it',
+        contestants: [
+          [{ ...service, name: 'service (stats, no durations)' }, () => statsRequest(largest.slug, false)],
+          [{ ...service, name: 'service (page of 100)' }, () => single.service(largest.slug)],
+          [{ ...service, name: 'service (stats with durations)' }, () => statsRequest(largest.slug, true)],
         ],
       },
     ];
