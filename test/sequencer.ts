@@ -7,6 +7,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const LONGEST_FIRST = [
   'test/memory.test.ts',
+  'test/rest/export.test.ts',
   'test/rest/fuzz.test.ts',
   'test/main.test.ts',
   'test/graphql/pagination.test.ts',

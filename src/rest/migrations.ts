@@ -253,6 +253,46 @@ function historyQuery(context: Context, search: URLSearchParams): HistoryQuery {
   return { ok: true, limit: limit.limit, cursor: cursor.cursor, filter: filter.filter };
 }
 
+/** The formats of the export routes, in the order pydantic's `Literal['ndjson', 'csv']` names them; the first is the default. */
+export const EXPORT_FORMATS = ['ndjson', 'csv'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+type FormatResult = { ok: true; format: ExportFormat } | { ok: false; item: ValidationErrorItem };
+
+/**
+ * `format` as a FastAPI `Literal['ndjson', 'csv'] = 'ndjson'` query parameter: the last of repeated
+ * ones (Starlette), compared exactly (case included), anything else pydantic 2's `literal_error`.
+ */
+function parseFormat(search: URLSearchParams): FormatResult {
+  const raw = search.getAll('format').at(-1);
+  if (raw === undefined) return { ok: true, format: EXPORT_FORMATS[0] };
+  if ((EXPORT_FORMATS as readonly string[]).includes(raw)) return { ok: true, format: raw as ExportFormat };
+  const expected = EXPORT_FORMATS.map((format) => `'${format}'`).join(' or ');
+  return {
+    ok: false,
+    item: { type: 'literal_error', loc: ['query', 'format'], msg: `Input should be ${expected}`, input: raw, ctx: { expected } },
+  };
+}
+
+export type ExportQuery = { ok: true; format: ExportFormat; filter: HistoryFilter } | { ok: false; answer: JsonAnswer };
+
+/**
+ * An export route's query string, checked as its list route checks the same parameters: 401 before
+ * 422, then `status`, `since` and `until` exactly as the list route validates them (`limit` and
+ * `cursor` do not apply: they are ignored, as any other parameter), then `format`; every failure
+ * reported together, in that order.
+ */
+export function exportQuery(context: Context, search: URLSearchParams): ExportQuery {
+  const refused = unauthenticated(context);
+  if (refused) return { ok: false, answer: refused };
+  const filter = parseFilter(search);
+  const format = parseFormat(search);
+  if (!filter.ok || !format.ok) {
+    return { ok: false, answer: validationFailed([...(filter.ok ? [] : filter.items), ...(format.ok ? [] : [format.item])]) };
+  }
+  return { ok: true, format: format.format, filter: filter.filter };
+}
+
 /** FastAPI's HTTPBearer answer when no token, or one that does not verify, was sent; undefined otherwise. */
 function unauthenticated(context: Context): JsonAnswer | undefined {
   if (context.viewer.kind === 'anonymous') return detail(401, ERROR_DETAIL.notAuthenticated, BEARER_CHALLENGE);

@@ -4,6 +4,7 @@
 import { HISTORY_LIMIT } from '../data/migrationRuns.js';
 import { decodeCursor, encodeCursor } from '../data/cursor.js';
 import { OVERLOADED_DETAIL } from '../http/overload.js';
+import { CSV_HEADER, EXPORT_CONTENT_TYPES } from './export.js';
 import { ERROR_DETAIL } from './migrations.js';
 import { HISTORY_FILTER_LIMITS } from '../data/historyFilter.js';
 
@@ -418,7 +419,7 @@ export const OPENAPI_DOCUMENT: OpenApiDocument = {
         description:
           'One failed check, as pydantic reports it: `int_parsing` or `int_parsing_size` (no `ctx`), `greater_than_equal` (`ctx.ge`) or `less_than_equal` (`ctx.le`) for `limit`; ' +
           '`value_error` for `cursor` (and for `since` later than `until`), with `msg` saying what is wrong and `ctx` `{"error": {}}` (how FastAPI serializes the ValueError its validator raised); ' +
-          '`too_long` for more than ' +
+          '`literal_error` for a `format` other than `ndjson` or `csv` (the export routes; `ctx.expected`); `too_long` for more than ' +
           `${HISTORY_FILTER_LIMITS.maxStatuses} distinct \`status\` values; \`datetime_from_date_parsing\` for a \`since\` or \`until\` that is not an RFC 3339 date-time.`,
         type: 'object',
         properties: {
@@ -630,6 +631,89 @@ export const LATEST_MIGRATIONS_PATH = `${ALL_MIGRATIONS_PATH}/latest`;
         '"which graphs\' latest run failed". Newest first, at most `limit` items, paged with `Link` as the list routes are; `since` and `until` do not apply. ' +
         'Checks run in this order: token (401), query parameters (422), superuser (403).',
       parameters: all.parameters!.filter((parameter) => !['since', 'until'].includes(parameter.name)),
+    },
+  };
+}
+
+/**
+ * The exports (src/rest/export.ts): each list route's filters and refusals, a `format`, and the
+ * whole selected history in one NDJSON or CSV body, read page by page as the client takes it.
+ */
+export const MIGRATIONS_EXPORT_PATH = `${MIGRATIONS_PATH}/export`;
+export const ALL_MIGRATIONS_EXPORT_PATH = `${ALL_MIGRATIONS_PATH}/export`;
+const EXAMPLE_EXPORT_ERROR = {
+  export_error: { status: 503, detail: ERROR_DETAIL.databaseUnavailable, runs_sent: 1500, cursor: EXAMPLE_CURSOR },
+};
+for (const [listPath, exportPath, operationId, whose, filename] of [
+  [MIGRATIONS_PATH, MIGRATIONS_EXPORT_PATH, 'exportGraphMigrations', "one graph's runs (GRAPH_READ)", '<slug>-migrations.<format>'],
+  [ALL_MIGRATIONS_PATH, ALL_MIGRATIONS_EXPORT_PATH, 'exportAllMigrations', "every graph's runs (superusers)", 'migrations.<format>'],
+] as const) {
+  const list = OPENAPI_DOCUMENT.paths[listPath]!.get;
+  const { '200': _page, '304': _notModified, ...refusals } = list.responses;
+  OPENAPI_DOCUMENT.paths[exportPath] = {
+    get: {
+      ...list,
+      operationId,
+      summary: `The whole history of ${whose} that the filters select, as one NDJSON or CSV download`,
+      description:
+        'Every selected run, newest first (`created_at` descending, then `id` descending), each exactly as the list route serves it: the same eleven fields in the same order, the same timestamps. ' +
+        'Read page by page as the client takes the body (a slow reader slows the read; one that disconnects stops it), chunked, without `Content-Length`. ' +
+        'Filters as on the list route; `limit` and `cursor` do not apply. Checks run in the list route’s order (401, 422, then 404 and 403, or 403 for the superusers’ route), each answered as the list route answers it, and so is a database down before the first byte (503). ' +
+        'A failure after the body has started cannot change the status: an NDJSON body then ends with one last line `{"export_error": {"status", "detail", "runs_sent", "cursor"}}` (no run has the key `export_error`; `cursor` continues on the list route with the same filters, null when no run was sent); ' +
+        'a CSV body ends without the terminating chunk (the connection is closed), which HTTP clients report as an incomplete transfer (curl: exit code 18). A body that ends normally is the whole export.',
+      parameters: [
+        ...list.parameters!.filter((parameter) => ['slug', 'status', 'since', 'until'].includes(parameter.name)),
+        {
+          name: 'format',
+          in: 'query',
+          required: false,
+          description:
+            '`ndjson` (the default): one JSON object per line, each followed by `\\n`. `csv`: RFC 4180, a header row of the field names, CRLF line ends, UTF-8 without a byte order mark; ' +
+            'a field holding `"`, `,`, CR or LF is quoted (quotes doubled), null is an empty field, an empty string `""`, numbers are digits. Anything else is a 422 (`literal_error`).',
+          schema: { type: 'string', title: 'Format', enum: ['ndjson', 'csv'], default: 'ndjson' },
+        },
+      ],
+      responses: {
+        '200': {
+          description: 'The export.',
+          headers: {
+            'Content-Disposition': {
+              description: `\`attachment; filename="${filename}"\`.`,
+              schema: { type: 'string', pattern: '^attachment; filename="[a-z0-9_-]*migrations\\.(ndjson|csv)"$' },
+            },
+            'Cache-Control': { description: '`no-store`.', schema: { type: 'string', const: 'no-store' } },
+          },
+          content: {
+            [EXPORT_CONTENT_TYPES.ndjson]: {
+              schema: { type: 'string', description: 'One GraphMigrationRun per line; after a failure, an `export_error` line last.' },
+              example: `${JSON.stringify(EXAMPLE_RUN)}\n${JSON.stringify(EXAMPLE_EXPORT_ERROR)}\n`,
+            },
+            [EXPORT_CONTENT_TYPES.csv]: {
+              schema: { type: 'string' },
+              example:
+                CSV_HEADER +
+                `${EXAMPLE_RUN.id},${EXAMPLE_RUN.graph_id},4,5,add_provenance_columns,running,2026-05-06T11:00:01.250000Z,,,wf-20260506-1100-e4,2026-05-06T11:00:00.000001Z\r\n`,
+            },
+          },
+        },
+        ...refusals,
+        '422': {
+          ...refusals['422']!,
+          description:
+            'Invalid query parameters (FastAPI validation error): one item per invalid parameter, `status`, `since`, `until`, then `format`.',
+          content: json(schemaRef('HTTPValidationError'), {
+            detail: [
+              {
+                type: 'literal_error',
+                loc: ['query', 'format'],
+                msg: "Input should be 'ndjson' or 'csv'",
+                input: 'xml',
+                ctx: { expected: "'ndjson' or 'csv'" },
+              },
+            ],
+          }),
+        },
+      },
     },
   };
 }

@@ -1,7 +1,8 @@
-// The REST door's routes on the Fastify app: the migration history and its OpenAPI document.
+// The REST door's routes on the Fastify app: the migration history (pages, live streams, exports) and its OpenAPI document.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context, CreateContext } from '../core/context.js';
 import { getRoute, sendJson, sendRevalidatable, type JsonAnswer } from '../http/reply.js';
+import { serveExport } from './export.js';
 import {
   allMigrations,
   allMigrationStats,
@@ -63,6 +64,13 @@ export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl,
     openStream(request, reply, (request.params as { slug: string }).slug),
   );
   getRoute(app, '/api/v1/migrations/stream', (request, reply) => openStream(request, reply, null));
+  /** The whole selected history as one NDJSON or CSV download, read page by page as the client takes it. */
+  const openExport = async (request: FastifyRequest, reply: FastifyReply, slug: string | null) =>
+    serveExport(request, reply, await createContext({ authorization: request.headers.authorization, logger: request.log }), slug);
+  getRoute(app, '/api/v1/graphs/:slug/migrations/export', (request, reply) =>
+    openExport(request, reply, (request.params as { slug: string }).slug),
+  );
+  getRoute(app, '/api/v1/migrations/export', (request, reply) => openExport(request, reply, null));
   getRoute(app, '/openapi.json', (_request, reply) => sendJson(reply, { status: 200, body: OPENAPI_DOCUMENT }));
   return { serveMigrations };
 }

@@ -4,9 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ALL_MIGRATIONS_EXPORT_PATH,
   ALL_MIGRATIONS_PATH,
   ALL_MIGRATIONS_STATS_PATH,
   LATEST_MIGRATIONS_PATH,
+  MIGRATIONS_EXPORT_PATH,
   MIGRATIONS_PATH,
   MIGRATIONS_STATS_PATH,
   OPENAPI_DOCUMENT,
@@ -300,6 +302,46 @@ describe.each(DATABASE_KINDS)('real answers against the OpenAPI document, on %s'
     );
     expectValid(ALL_MIGRATIONS_PATH, invalid, 422);
     expect(invalid.body.detail.map((item: { type: string }) => item.type)).toEqual(['too_long', 'datetime_from_date_parsing']);
+  });
+
+  it('the export routes: 200 in both documented formats with the documented headers; 401, 403, 404 and 422 match', async () => {
+    const superuser = await service.token(randomUUID(), { isSuperuser: true });
+    for (const [path, url, token] of [
+      [MIGRATIONS_EXPORT_PATH, MIGRATIONS('documented', '/export'), memberToken],
+      [ALL_MIGRATIONS_EXPORT_PATH, '/api/v1/migrations/export', superuser],
+    ] as const) {
+      const documented = OPENAPI_DOCUMENT.paths[path]!.get;
+      const format = documented.parameters!.findIndex((parameter) => parameter.name === 'format');
+      for (const [value, accepted] of [
+        ['ndjson', true],
+        ['csv', true],
+        ['xml', false],
+        ['NDJSON', false],
+      ] as const) {
+        const response = await fetch(`${service.url}${url}?format=${value}`, { headers: { authorization: `Bearer ${token}` } });
+        const text = await response.text();
+        expect(validator.parameter(path, format, value), `${path} format=${value}`).toBe(accepted);
+        if (!accepted) {
+          expectValid(path, { status: response.status, headers: response.headers, text, body: JSON.parse(text) }, 422);
+          continue;
+        }
+        expect(response.status).toBe(200);
+        const ok = documented.responses['200']!;
+        expect(Object.keys(ok.content!)).toContain(response.headers.get('content-type'));
+        for (const [name, header] of Object.entries(ok.headers!)) {
+          const schema = header.schema;
+          const actual = response.headers.get(name);
+          expect(actual, name).not.toBeNull();
+          if (schema.const !== undefined) expect(actual).toBe(schema.const);
+          if (schema.pattern !== undefined) expect(actual).toMatch(new RegExp(schema.pattern));
+        }
+      }
+      for (const options of [{}, { token: 'not-a-jwt' }]) expectValid(path, await get(service.url, url, options), 401);
+      expectValid(path, await get(service.url, `${url}?since=yesterday&format=x`, { token }), 422);
+    }
+    expectValid(MIGRATIONS_EXPORT_PATH, await get(service.url, MIGRATIONS('documented', '/export'), { token: outsiderToken }), 403);
+    expectValid(MIGRATIONS_EXPORT_PATH, await get(service.url, MIGRATIONS('no_such_graph', '/export'), { token: memberToken }), 404);
+    expectValid(ALL_MIGRATIONS_EXPORT_PATH, await get(service.url, '/api/v1/migrations/export', { token: memberToken }), 403);
   });
 
   it('/healthz and /readyz match', async () => {
