@@ -14,6 +14,7 @@ import { subscriptionTransports } from './graphql/subscriptions.js';
 import { addAcceptors } from './http/acceptors.js';
 import { createApp } from './http/app.js';
 import { ChangeFeed } from './core/feed.js';
+import { FOLD_BATCH, foldDayCounts } from './data/migrationStats.js';
 import { changesAfter, FEED_CHANNEL, feedBounds, orderCommittedChanges, pruneChanges } from './data/runChanges.js';
 import { loadPlayground } from './http/playground.js';
 import { drainable } from './http/drain.js';
@@ -52,6 +53,38 @@ async function startFeed(config: Config, logger: Logger, database: Database): Pr
   );
   await feed.start();
   return feed;
+}
+
+/** How often the instance folds the statistics' deltas into the day counts (docs/decisions/0010). */
+const FOLD_EVERY_MS = 2_000;
+
+/**
+ * Folds the deltas the writers' triggers leave into the day counts, every FOLD_EVERY_MS, on the
+ * primary; a full batch is followed by the next at once, so a backlog (a bulk load) drains. Every
+ * instance folds; they take disjoint rows. A failure (the database down) is logged and retried at
+ * the next tick. Returns the stop function.
+ */
+function startCountFolding(logger: Logger, database: Database): () => Promise<void> {
+  // One fold at a time: a tick that finds the last one still running is skipped.
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const fold = async () => {
+    try {
+      while (!stopped && (await database.transaction((sql) => foldDayCounts(sql))) === FOLD_BATCH);
+    } catch (error) {
+      if (!stopped) logger.warn({ err: error }, 'folding the statistics day counts failed; retrying');
+    }
+  };
+  const timer = setInterval(() => {
+    running ??= fold().finally(() => {
+      running = undefined;
+    });
+  }, FOLD_EVERY_MS).unref();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
 }
 
 export interface Service {
@@ -155,12 +188,14 @@ export async function startService(config: Config, logger: Logger, options: Data
   let listening: { close(): Promise<void> } | undefined;
   let acceptors: NetServer[] = [];
   let feed: ChangeFeed | undefined;
+  let stopFolding: (() => Promise<void>) | undefined;
   try {
     await checkServingSessions(logger, database);
     await prepareDatabase(config, logger, database, databaseOptions);
     await checkPooledStatementTimeout(config, logger, database);
     feed = await startFeed(config, logger, database);
     if (feed) metrics?.observeFeed(feed);
+    stopFolding = startCountFolding(logger.child({ component: 'stats' }), database);
 
     const developmentSecret = config.auth.jwtSecret || config.auth.jwksUrl ? undefined : loadOrCreateDevelopmentSecret(config.dataDir);
     const authenticate = createAuthenticator({ ...config.auth, jwtSecret: config.auth.jwtSecret ?? developmentSecret });
@@ -250,6 +285,7 @@ export async function startService(config: Config, logger: Logger, options: Data
         // Scrapes go on during the drain; the listener closes with the rest.
         await metricsServer?.close();
         await graphql.apollo.stop();
+        await stopFolding?.();
         await database.close();
       })());
 
@@ -267,6 +303,7 @@ export async function startService(config: Config, logger: Logger, options: Data
     // A metrics port already taken fails the start, after the public listener opened.
     for (const acceptor of acceptors) acceptor.close();
     await feed?.stop();
+    await stopFolding?.();
     await listening?.close();
     await database.close();
     throw error;

@@ -1,9 +1,9 @@
 // Every database read about migration statistics: counts by status, the latest runs and the
 // durations of a window of a graph's history (or of every graph's), and each graph's latest run.
-// Counts come from graph_migration_run_daily_counts (runs per graph, UTC day and status, kept by a
-// trigger: prisma/migrations/20261203000000_run_statistics), so they cost what the window's days
-// cost, not what its runs do; docs/decisions/0010.
-import type { RunSql } from '../db/client.js';
+// Counts come from the runs per graph, UTC day and status that triggers keep (the folded day counts
+// and the deltas not folded yet: prisma/migrations/20261203000000_run_statistics), so they cost what
+// the window's days cost, not what its runs do; docs/decisions/0010.
+import type { RunSql, TransactionSql } from '../db/client.js';
 import { Prisma } from '../db/generated/client.js';
 import type { HistoryFilter } from './historyFilter.js';
 import { statusesArray, statusesParameter } from './historyFilter.js';
@@ -62,20 +62,28 @@ const RUN_JSON = Prisma.sql`json_build_object('id', r.id::text, 'graphId', r.gra
 interface Scope {
   /** `FROM ... WHERE` over graph_migration_runs `r`, ready for more conditions after `AND`. */
   runs: Prisma.Sql;
-  /** `FROM ... WHERE` over graph_migration_run_daily_counts `d`, the same way. */
+  /** `FROM ... WHERE` over the day counts and the deltas not folded yet, as `d` (day, status, runs), the same way. */
   days: Prisma.Sql;
 }
 
 const ONE_GRAPH: Scope = {
   runs: Prisma.sql`FROM graph_migration_runs r WHERE r.graph_id = k.graph_id`,
-  days: Prisma.sql`FROM graph_migration_run_daily_counts d WHERE d.graph_id = k.graph_id`,
+  days: Prisma.sql`FROM (
+      SELECT c.day, c.status, c.runs FROM graph_migration_run_daily_counts c WHERE c.graph_id = k.graph_id
+      UNION ALL
+      SELECT c.day, c.status, c.runs FROM graph_migration_run_count_deltas c WHERE c.graph_id = k.graph_id
+    ) d WHERE true`,
 };
 
 // `r.status <> ''` holds for every run: it lets the all-graphs scans use the partial all-graphs
 // indexes (see runsOfAllGraphs in ./migrationRuns.ts).
 const ALL_GRAPHS: Scope = {
   runs: Prisma.sql`FROM graph_migration_runs r JOIN graphs g ON g.id = r.graph_id WHERE g.status <> 'deleted' AND r.status <> ''`,
-  days: Prisma.sql`FROM graph_migration_run_daily_counts d JOIN graphs g ON g.id = d.graph_id WHERE g.status <> 'deleted'`,
+  days: Prisma.sql`FROM (
+      SELECT c.graph_id, c.day, c.status, c.runs FROM graph_migration_run_daily_counts c
+      UNION ALL
+      SELECT c.graph_id, c.day, c.status, c.runs FROM graph_migration_run_count_deltas c
+    ) d JOIN graphs g ON g.id = d.graph_id WHERE g.status <> 'deleted'`,
 };
 
 /**
@@ -202,12 +210,18 @@ export async function statsOfAllGraphs(query: RunSql, windows: readonly StatsWin
   return statsFromRows(rows, windows);
 }
 
+/** Each graph's newest run (`r`), one index probe of its history per graph (deleted graphs left out). */
+const LATEST_OF_EACH_GRAPH = Prisma.sql`graphs g
+    CROSS JOIN LATERAL (
+      SELECT * FROM graph_migration_runs WHERE graph_id = g.id ORDER BY created_at DESC, id DESC LIMIT 1
+    ) r`;
+
 /**
  * Each graph's latest run (deleted graphs left out) whose status the page's filter selects, newest
- * first, the newest `limit` after the page's position: "which graphs' latest run failed". Read from
- * graph_latest_migration_runs (one row per graph, kept by a trigger), so a page reads the graphs it
- * returns. Only the filter's statuses apply (since and until do not). The caller decides who may
- * see this (superusers only).
+ * first, the newest `limit` after the page's position: "which graphs' latest run failed". Only the
+ * filter's statuses apply (since and until do not). One probe of the history index per graph, so a
+ * page costs what the number of graphs does (1,001 graphs: a few ms), not what their histories do.
+ * The caller decides who may see this (superusers only).
  */
 export async function latestRunsOfGraphs(query: RunSql, page: HistoryPage): Promise<MigrationRunRecord[]> {
   const start = pageStart({ ...page, filter: undefined });
@@ -222,13 +236,12 @@ export async function latestRunsOfGraphs(query: RunSql, page: HistoryPage): Prom
              ${start?.id ?? null}::uuid AS after_id, ${statusesArray(page.filter)}::text[] AS statuses
     ) k
     CROSS JOIN LATERAL (
-      SELECT l.run_id FROM graph_latest_migration_runs l JOIN graphs g ON g.id = l.graph_id
-      WHERE g.status <> 'deleted' AND (k.statuses IS NULL OR l.status = ANY(k.statuses))
-        AND (l.created_at, l.run_id) < (COALESCE(k.after_created_at, 'infinity'), COALESCE(k.after_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
-      ORDER BY l.created_at DESC, l.run_id DESC
+      SELECT r.* FROM ${LATEST_OF_EACH_GRAPH}
+      WHERE g.status <> 'deleted' AND (k.statuses IS NULL OR r.status = ANY(k.statuses))
+        AND (r.created_at, r.id) < (COALESCE(k.after_created_at, 'infinity'), COALESCE(k.after_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+      ORDER BY r.created_at DESC, r.id DESC
       LIMIT k.row_limit
-    ) l
-    JOIN graph_migration_runs r ON r.id = l.run_id`),
+    ) r`),
   );
   return runs.sort(newestFirst);
 }
@@ -238,12 +251,38 @@ export async function latestRunCounts(query: RunSql, filters: readonly HistoryFi
   const rows = records<{ keyIndex: number; graphCount: number }>(
     await query(Prisma.sql`
     SELECT k.key_index::int AS "keyIndex",
-      (SELECT count(*) FROM graph_latest_migration_runs l JOIN graphs g ON g.id = l.graph_id
+      (SELECT count(*) FROM ${LATEST_OF_EACH_GRAPH}
        WHERE g.status <> 'deleted'
-         AND (k.statuses IS NULL OR l.status IN (SELECT json_array_elements_text(k.statuses::json))))::int AS "graphCount"
+         AND (k.statuses IS NULL OR r.status IN (SELECT json_array_elements_text(k.statuses::json))))::int AS "graphCount"
     FROM unnest(${filters.map(statusesParameter)}::text[]) WITH ORDINALITY AS k(statuses, key_index)`),
   );
   const counts = filters.map(() => 0);
   for (const { keyIndex, graphCount } of rows) counts[keyIndex - 1] = graphCount;
   return counts;
+}
+
+/** The fold's statement starts with this comment: operators (pg_stat_statements) and tests tell it from requests'. */
+export const FOLD_STATEMENT_MARK = '/* day counts */';
+
+/** Deltas folded per statement at most: a fold stays short however far behind it is. */
+export const FOLD_BATCH = 10_000;
+
+/**
+ * Folds the oldest committed deltas (at most FOLD_BATCH) into the day counts, in one statement on
+ * the primary; returns how many were folded. Instances fold side by side: each takes rows the
+ * others have not locked (SKIP LOCKED), and the deltas of a graph that no longer exists are dropped.
+ * Readers add deltas and day counts, so a fold changes no statistic, only how many rows it reads.
+ */
+export async function foldDayCounts(sql: TransactionSql): Promise<number> {
+  return sql.execute(Prisma.sql`${Prisma.raw(FOLD_STATEMENT_MARK)}
+    WITH taken AS (
+      DELETE FROM graph_migration_run_count_deltas WHERE delta_id IN (
+        SELECT delta_id FROM graph_migration_run_count_deltas ORDER BY delta_id LIMIT ${FOLD_BATCH} FOR UPDATE SKIP LOCKED)
+      RETURNING graph_id, day, status, runs
+    ), folded AS (
+      INSERT INTO graph_migration_run_daily_counts AS c (graph_id, day, status, runs)
+      SELECT t.graph_id, t.day, t.status, sum(t.runs)::int FROM taken t JOIN graphs g ON g.id = t.graph_id GROUP BY 1, 2, 3
+      ON CONFLICT (graph_id, day, status) DO UPDATE SET runs = c.runs + EXCLUDED.runs
+    )
+    SELECT FROM taken`);
 }

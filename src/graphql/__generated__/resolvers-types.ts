@@ -43,9 +43,9 @@ export type Graph = {
   isDefault: Scalars['Boolean']['output'];
   /**
    * Statistics of the graph's runs created in the window (both bounds optional, as in the history
-   * filters): counts by status and the latest runs from counts kept per day (they do not read the
-   * whole history), the durations from every run of the window, and only when selected. The
-   * statistics of every graph in a request are read in one statement.
+   * filters): counts by status from counts kept per day and the latest runs from one index probe
+   * each (neither reads the whole history), the durations from every run of the window, and only
+   * when selected. The statistics of every graph in a request are read in one statement.
    */
   migrationStats: MigrationStats;
   /**
