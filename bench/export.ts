@@ -14,6 +14,7 @@ import net from 'node:net';
 import pg from 'pg';
 import { signAccessToken } from '../src/auth/viewer.js';
 import { freePort } from '../test/helpers/net.js';
+import { waitUntilReady, withClient } from './instances.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const RUNS = Number(process.env.BENCH_EXPORT_RUNS ?? 100_000);
@@ -28,16 +29,6 @@ const dbName = `gms_benchexport_${Date.now().toString(36)}`;
 const benchUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${dbName}` }).toString();
 
 const log = (message: string) => console.error(`[bench:export ${new Date().toISOString().slice(11, 19)}] ${message}`);
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 async function loadData(client: pg.Client) {
   const {
@@ -129,18 +120,7 @@ async function main() {
   child.once('exit', (code, signal) => (exited = signal ?? `exit ${code}`));
   const url = `http://127.0.0.1:${port}`;
   try {
-    for (const deadline = Date.now() + 60_000; ;) {
-      if (exited) throw new Error(`the service ended at start (${exited})`);
-      if (
-        await fetch(`${url}/readyz`).then(
-          (response) => response.ok,
-          () => false,
-        )
-      )
-        break;
-      if (Date.now() > deadline) throw new Error('the service did not start within 60 s');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitUntilReady('the service', child, url);
     await withClient(benchUrl, loadData);
     const authorization = `Bearer ${await signAccessToken(SECRET, { sub: USER_ID, expiresIn: '2h' })}`;
     const path = (format: string) => `/api/v1/graphs/${SLUG}/migrations/export?format=${format}`;

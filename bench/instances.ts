@@ -1,5 +1,6 @@
 // What the benchmarks share when they start production instances of the service (`node dist/main.js`).
 import { spawn, type ChildProcess } from 'node:child_process';
+import pg from 'pg';
 import { freePort } from '../test/helpers/net.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -37,10 +38,10 @@ export async function startSide(side: Side, env: Record<string, string>, stdout:
 }
 
 /** Waits until the instance at `url` answers /readyz with 200; throws if it exits first or takes a minute. */
-async function waitUntilReady(name: string, child: ChildProcess, url: string): Promise<void> {
+export async function waitUntilReady(name: string, child: ChildProcess, url: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}`);
     const ready = await fetch(`${url}/readyz`).then(
       (response) => response.ok,
       () => false,
@@ -48,5 +49,16 @@ async function waitUntilReady(name: string, child: ChildProcess, url: string): P
     if (ready) return;
     if (Date.now() > deadline) throw new Error(`${name} did not become ready`);
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Runs `work` with a client of its own on `url`, closed afterwards. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
   }
 }

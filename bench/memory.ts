@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { signAccessToken } from '../src/auth/viewer.js';
 import { freePort } from '../test/helpers/net.js';
+import { waitUntilReady, withClient } from './instances.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const ROOT = process.env.BENCH_MEMORY_ROOT ?? new URL('..', import.meta.url).pathname;
@@ -31,16 +32,6 @@ const benchUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${dbName}` }).t
 
 function log(message: string) {
   console.error(`[bench:memory ${new Date().toISOString().slice(11, 19)}] ${message}`);
-}
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 async function loadData(client: pg.Client) {
@@ -99,18 +90,7 @@ async function main() {
   const url = `http://127.0.0.1:${port}`;
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   try {
-    for (const deadline = Date.now() + 60_000; ;) {
-      if (exited) throw new Error(`the service ended at start (${exited})`);
-      if (
-        await fetch(`${url}/readyz`).then(
-          (response) => response.ok,
-          () => false,
-        )
-      )
-        break;
-      if (Date.now() > deadline) throw new Error('the service did not start within 60 s');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitUntilReady('the service', child, url);
     await withClient(benchUrl, loadData);
     const authorization = `Bearer ${await signAccessToken(SECRET, { sub: USER_ID, expiresIn: '2h' })}`;
 
