@@ -1,6 +1,7 @@
 // How every route that is not GraphQL answers: JSON with FastAPI's shapes, never cached, and 405
 // (not Fastify's 404) for a method the route does not serve.
 import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** An answer of a JSON route: its status, body and extra headers. */
@@ -62,5 +63,21 @@ export function getRoute(
     method: [...OTHER_METHODS],
     url,
     handler: (_request, reply) => sendJson(reply, detail(405, 'Method Not Allowed', { allow: 'GET, HEAD' })),
+  });
+}
+
+/**
+ * Resolves once a streamed response can take more ('drain') or has closed, whichever comes first,
+ * and leaves no listener behind (a stream waits this way once per write the socket did not take).
+ */
+export function writable(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
   });
 }

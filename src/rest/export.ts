@@ -7,7 +7,6 @@
 // cannot change the status: NDJSON ends with an `export_error` line, CSV without the terminating
 // chunk (the socket is destroyed), so that neither can be taken for a complete export.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerResponse } from 'node:http';
 import type { Context } from '../core/context.js';
 import { AccessDeniedError } from '../core/errors.js';
 import { exportAllGraphsHistory, exportGraphHistory, type HistoryPages } from '../core/export.js';
@@ -15,7 +14,7 @@ import { encodeCursor } from '../data/cursor.js';
 import type { HistoryFilter } from '../data/historyFilter.js';
 import type { MigrationRunRecord } from '../data/migrationRuns.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
-import { detail, sendJson } from '../http/reply.js';
+import { detail, sendJson, writable } from '../http/reply.js';
 import { ERROR_DETAIL, exportQuery, restItem, type ExportFormat } from './migrations.js';
 
 /** The response headers of each format (with Content-Disposition and Cache-Control: no-store). */
@@ -89,19 +88,6 @@ export function exportErrorLine(error: unknown, runsSent: number, lastRun: Migra
       cursor: lastRun ? encodeCursor({ createdAt: lastRun.createdAt, id: lastRun.id }, filter) : null,
     },
   })}\n`;
-}
-
-/** Resolves once the response can take more ('drain'), or has closed. */
-function writable(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
-    };
-    response.on('drain', done);
-    response.on('close', done);
-  });
 }
 
 /** Answers an export of `slug`'s history (null: every graph's, superusers only). */

@@ -3,13 +3,12 @@
 // every refusal is the list route's JSON answer; once open, each change is
 // `id: <cursor>` / `event: run` / `data: <the list route's item>`, a comment line keeps idle
 // proxies from closing it, and its end is an `end` event that says why and where to resume.
-import { once } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../core/context.js';
 import { AccessDeniedError, InvalidArgumentError, NotFoundError, ResumeExpiredError } from '../core/errors.js';
 import { cursorOf, StreamLimitError, type ChangeFeed, type RunStream, type StreamEnd } from '../core/feed.js';
 import { openRunStream, type LiveSettings } from '../core/live.js';
-import { detail, sendJson, type JsonAnswer } from '../http/reply.js';
+import { detail, sendJson, writable, type JsonAnswer } from '../http/reply.js';
 import type { Logger } from '../logger.js';
 import { ERROR_DETAIL, restItem, streamQuery } from './migrations.js';
 
@@ -128,7 +127,7 @@ export async function serveStream(
   let written = Date.now();
   const write = async (text: string) => {
     written = Date.now();
-    if (!response.write(text)) await Promise.race([once(response, 'drain'), once(response, 'close')]);
+    if (!response.write(text)) await writable(response);
   };
   const heartbeat = setInterval(() => {
     if (Date.now() - written >= settings.heartbeatMs - 50) void write(': keep-alive\n\n');
