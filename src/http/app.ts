@@ -14,7 +14,7 @@ import type { GraphQLServer } from '../graphql/server.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { ERROR_DETAIL } from '../rest/migrations.js';
-import { MIGRATIONS_PATH, restRoutes } from '../rest/routes.js';
+import { restRoutes } from '../rest/routes.js';
 import type { StreamRoute } from '../rest/stream.js';
 import websocket from '@fastify/websocket';
 import { graphqlRoutes, type GraphQLRouteOptions } from './graphql.js';
@@ -201,15 +201,15 @@ export async function createApp({
         },
         admit(handler),
       ),
-    // A path whose percent-encoding does not decode: the history route takes any text as its slug
+    // A path whose percent-encoding does not decode: the graph routes take any text as their slug
     // (unknown, so 401 or 404 as for any other); every other path is not found.
     frameworkErrors: (error, request, reply) => {
       // Fastify runs neither hooks nor its request log for these: both are done here.
       reply.header('x-request-id', request.id).headers(SECURITY_HEADERS);
       reply.raw.once('finish', () => requestLog.requestCompleted(null, request, reply));
-      const migrations = MIGRATIONS_PATH.exec(request.url.split('?')[0]!);
-      if (migrations && (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH')) {
-        return rest.serveMigrations(request, reply, migrations[1]!).catch((failure: unknown) => answerError(failure, request, reply));
+      if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        const served = rest.serveUndecodable(request, reply);
+        if (served) return served.catch((failure: unknown) => answerError(failure, request, reply));
       }
       return sendJson(reply, detail(error.code === 'FST_ERR_BAD_URL' ? 404 : (error.statusCode ?? 400), 'Not Found'));
     },

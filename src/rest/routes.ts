@@ -24,8 +24,11 @@ export interface RestOptions {
   stream: StreamRoute;
 }
 
-/** The route's path as received, any percent-encoded text as the slug, an optional trailing slash. */
-export const MIGRATIONS_PATH = /^\/api\/v1\/graphs\/([^/]+)\/migrations\/?$/;
+/**
+ * A graph route's path as received: any percent-encoded text as the slug, then the history, its
+ * statistics, export or stream, and an optional trailing slash.
+ */
+const GRAPH_ROUTE_PATH = /^\/api\/v1\/graphs\/([^/]+)\/migrations(?:\/(stats|export|stream))?\/?$/;
 
 export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl, trustedProxy, stream }: RestOptions) {
   /** Runs a history route's answer with the request's context and where it was addressed. */
@@ -50,8 +53,10 @@ export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl,
     serveMigrations(request, reply, (request.params as { slug: string }).slug),
   );
   getRoute(app, '/api/v1/migrations', (request, reply) => serveHistory(request, reply, allMigrations));
+  const serveStats = (request: FastifyRequest, reply: FastifyReply, slug: string) =>
+    serveHistory(request, reply, (context, search) => graphMigrationStats(context, slug, search));
   getRoute(app, '/api/v1/graphs/:slug/migrations/stats', (request, reply) =>
-    serveHistory(request, reply, (context, search) => graphMigrationStats(context, (request.params as { slug: string }).slug, search)),
+    serveStats(request, reply, (request.params as { slug: string }).slug),
   );
   getRoute(app, '/api/v1/migrations/stats', (request, reply) => serveHistory(request, reply, allMigrationStats));
   getRoute(app, '/api/v1/migrations/latest', (request, reply) => serveHistory(request, reply, latestMigrations));
@@ -72,7 +77,22 @@ export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl,
   );
   getRoute(app, '/api/v1/migrations/export', (request, reply) => openExport(request, reply, null));
   getRoute(app, '/openapi.json', (_request, reply) => sendJson(reply, { status: 200, body: OPENAPI_DOCUMENT }));
-  return { serveMigrations };
+  const graphRoutes: Record<string, (request: FastifyRequest, reply: FastifyReply, slug: string) => Promise<unknown>> = {
+    '': serveMigrations,
+    stats: serveStats,
+    export: openExport,
+    stream: openStream,
+  };
+  /**
+   * A graph route whose slug the router could not decode (bad percent-encoding, too long): answered
+   * by that route with the text as received as its slug, an unknown graph (401 or 404 as for any
+   * other). False when the path is no graph route.
+   */
+  const serveUndecodable = (request: FastifyRequest, reply: FastifyReply): Promise<unknown> | false => {
+    const [, slug, route = ''] = GRAPH_ROUTE_PATH.exec(request.url.split('?')[0]!) ?? [];
+    return slug === undefined ? false : graphRoutes[route]!(request, reply, slug);
+  };
+  return { serveUndecodable };
 }
 
 function splitUrl(url: string): [string, string] {

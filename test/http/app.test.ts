@@ -109,6 +109,18 @@ describe('the HTTP layer', () => {
     expect(await elsewhere.json()).toEqual({ detail: 'Not Found' });
   });
 
+  it.each(['stats', 'export', 'stream', 'export?format=csv'])(
+    'answers %s under a slug that does not decode as that route answers an unknown graph: 401, then 404',
+    async (route) => {
+      const anonymous = await fetch(`${service.url}/api/v1/graphs/%zz/migrations/${route}`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
+      const known = await fetch(`${service.url}/api/v1/graphs/%zz/migrations/${route}`, { headers: { authorization: `Bearer ${token}` } });
+      expect(known.status).toBe(404);
+      expect(await known.json()).toEqual({ detail: 'Graph not found' });
+    },
+  );
+
   it('answers GraphQL over a Host header that is not a host name with 400 (the REST route never reads Host)', async () => {
     const answer = (path: string, host: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
