@@ -172,22 +172,17 @@ function statsFromRows(rows: StatsRow[], windows: readonly StatsWindow[]): Migra
   return results;
 }
 
+/** Each window's columns for `unnest` (since, until, durations), in key order. */
+const windowArrays = (windows: readonly StatsWindow[]) => Prisma.sql`
+  ${windows.map((window) => window.filter.since ?? null)}::timestamptz[],
+  ${windows.map((window) => window.filter.until ?? null)}::timestamptz[],
+  ${windows.map((window) => window.durations)}::boolean[]`;
+
 /** The statistics of each key's graph over its window, for any number of keys, in one statement. Results are in key order. */
 export async function statsByGraph(query: RunSql, keys: readonly GraphStatsKey[]): Promise<MigrationStatsRecord[]> {
-  const rows = records<StatsRow>(
-    await query(
-      statsStatement(
-        ONE_GRAPH,
-        Prisma.sql`unnest(
-          ${keys.map((key) => key.graphId)}::uuid[],
-          ${keys.map((key) => key.filter.since ?? null)}::timestamptz[],
-          ${keys.map((key) => key.filter.until ?? null)}::timestamptz[],
-          ${keys.map((key) => key.durations)}::boolean[]
-        ) WITH ORDINALITY AS k(graph_id, since, until, durations, key_index)`,
-      ),
-    ),
-  );
-  return statsFromRows(rows, keys);
+  const keyRows = Prisma.sql`unnest(${keys.map((key) => key.graphId)}::uuid[], ${windowArrays(keys)})
+    WITH ORDINALITY AS k(graph_id, since, until, durations, key_index)`;
+  return statsFromRows(records<StatsRow>(await query(statsStatement(ONE_GRAPH, keyRows))), keys);
 }
 
 /**
@@ -195,19 +190,8 @@ export async function statsByGraph(query: RunSql, keys: readonly GraphStatsKey[]
  * statement. Results are in key order. The caller decides who may see this (superusers only).
  */
 export async function statsOfAllGraphs(query: RunSql, windows: readonly StatsWindow[]): Promise<MigrationStatsRecord[]> {
-  const rows = records<StatsRow>(
-    await query(
-      statsStatement(
-        ALL_GRAPHS,
-        Prisma.sql`unnest(
-          ${windows.map((window) => window.filter.since ?? null)}::timestamptz[],
-          ${windows.map((window) => window.filter.until ?? null)}::timestamptz[],
-          ${windows.map((window) => window.durations)}::boolean[]
-        ) WITH ORDINALITY AS k(since, until, durations, key_index)`,
-      ),
-    ),
-  );
-  return statsFromRows(rows, windows);
+  const keyRows = Prisma.sql`unnest(${windowArrays(windows)}) WITH ORDINALITY AS k(since, until, durations, key_index)`;
+  return statsFromRows(records<StatsRow>(await query(statsStatement(ALL_GRAPHS, keyRows))), windows);
 }
 
 /** Each graph's newest run (`r`), one index probe of its history per graph (deleted graphs left out). */

@@ -8,14 +8,13 @@
 // chunk (the socket is destroyed), so that neither can be taken for a complete export.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../core/context.js';
-import { AccessDeniedError } from '../core/errors.js';
 import { exportAllGraphsHistory, exportGraphHistory, type HistoryPages } from '../core/export.js';
 import { encodeCursor } from '../data/cursor.js';
 import type { HistoryFilter } from '../data/historyFilter.js';
 import type { MigrationRunRecord } from '../data/migrationRuns.js';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { detail, sendJson, writable } from '../http/reply.js';
-import { ERROR_DETAIL, exportQuery, restItem, type ExportFormat } from './migrations.js';
+import { ERROR_DETAIL, exportQuery, forbidden, restItem, type ExportFormat } from './migrations.js';
 
 /** The response headers of each format (with Content-Disposition and Cache-Control: no-store). */
 export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
@@ -113,10 +112,8 @@ export async function serveExport(
       filename = found.graph.slug;
     }
   } catch (error) {
-    if (error instanceof AccessDeniedError && error.denial === 'not_member') return sendJson(reply, detail(403, ERROR_DETAIL.notMember));
-    if (error instanceof AccessDeniedError && error.denial === 'superusers_only') {
-      return sendJson(reply, detail(403, ERROR_DETAIL.notSuperuser));
-    }
+    const refused = forbidden(error);
+    if (refused) return sendJson(reply, refused);
     // A database outage (503) and anything unexpected (500, logged): src/http/app.ts's error handler.
     throw error;
   }

@@ -325,6 +325,28 @@ export function streamQuery(context: Context, search: URLSearchParams, lastEvent
   return { ok: true, statuses: statuses.length > 0 ? statuses : undefined, after: lastEventId };
 }
 
+/** The 403 of the access refusals a route meets after its 401 checks (not a member; superusers only); undefined for anything else. */
+export function forbidden(error: unknown): JsonAnswer | undefined {
+  if (!(error instanceof AccessDeniedError)) return undefined;
+  if (error.denial === 'not_member') return detail(403, ERROR_DETAIL.notMember);
+  if (error.denial === 'superusers_only') return detail(403, ERROR_DETAIL.notSuperuser);
+  return undefined;
+}
+
+/**
+ * A route's reads, with their access refusals answered (`forbidden`). A database outage (503) and
+ * anything unexpected (500, logged) are rethrown, for src/http/app.ts's error handler to answer.
+ */
+async function answeringDenials(work: () => Promise<JsonAnswer>): Promise<JsonAnswer> {
+  try {
+    return await work();
+  } catch (error) {
+    const refused = forbidden(error);
+    if (refused) return refused;
+    throw error;
+  }
+}
+
 /** `GET /api/v1/graphs/{slug}/migrations`: one graph's history (GRAPH_READ). */
 export async function graphMigrations(
   context: Context,
@@ -335,15 +357,11 @@ export async function graphMigrations(
   const query = historyQuery(context, search);
   if (!query.ok) return query.answer;
   const { limit, cursor, filter } = query;
-  try {
+  return answeringDenials(async () => {
     const graph = await readableGraph(context, { slug }, [connectionPage(limit, cursor, filter)]);
     if (!graph) return NOT_FOUND;
     return page(await loadConnection(context, graph.id, limit, cursor, filter), location, limit);
-  } catch (error) {
-    if (error instanceof AccessDeniedError && error.denial === 'not_member') return detail(403, ERROR_DETAIL.notMember);
-    // A database outage (503) and anything unexpected (500, logged) are answered by src/http/app.ts's error handler.
-    throw error;
-  }
+  });
 }
 
 /** `GET /api/v1/migrations`: every graph's runs, newest first (deleted graphs left out); superusers only. */
@@ -351,12 +369,9 @@ export async function allMigrations(context: Context, search: URLSearchParams, l
   const query = historyQuery(context, search);
   if (!query.ok) return query.answer;
   const { limit, cursor, filter } = query;
-  try {
+  return answeringDenials(async () => {
     return page(await loadAllGraphsConnection(context, limit, cursor, filter), location, limit);
-  } catch (error) {
-    if (error instanceof AccessDeniedError && error.denial === 'superusers_only') return detail(403, ERROR_DETAIL.notSuperuser);
-    throw error;
-  }
+  });
 }
 
 /** Only the named parameters of a query string (FastAPI ignores those a route does not declare). */
@@ -379,26 +394,20 @@ function windowQuery(context: Context, search: URLSearchParams): WindowQuery {
 export async function graphMigrationStats(context: Context, slug: string, search: URLSearchParams): Promise<JsonAnswer> {
   const query = windowQuery(context, search);
   if (!query.ok) return query.answer;
-  try {
+  return answeringDenials(async () => {
     const graph = await readableGraph(context, { slug });
     if (!graph) return NOT_FOUND;
     return { status: 200, body: statsBody(await loadGraphStats(context, graph.id, query.window)) };
-  } catch (error) {
-    if (error instanceof AccessDeniedError && error.denial === 'not_member') return detail(403, ERROR_DETAIL.notMember);
-    throw error;
-  }
+  });
 }
 
 /** `GET /api/v1/migrations/stats`: every graph's statistics (deleted graphs left out); superusers only. */
 export async function allMigrationStats(context: Context, search: URLSearchParams): Promise<JsonAnswer> {
   const query = windowQuery(context, search);
   if (!query.ok) return query.answer;
-  try {
+  return answeringDenials(async () => {
     return { status: 200, body: statsBody(await loadAllGraphsStats(context, query.window)) };
-  } catch (error) {
-    if (error instanceof AccessDeniedError && error.denial === 'superusers_only') return detail(403, ERROR_DETAIL.notSuperuser);
-    throw error;
-  }
+  });
 }
 
 /**
@@ -409,12 +418,9 @@ export async function latestMigrations(context: Context, search: URLSearchParams
   const query = historyQuery(context, only(search, ['limit', 'cursor', 'status']));
   if (!query.ok) return query.answer;
   const { limit, cursor, filter } = query;
-  try {
+  return answeringDenials(async () => {
     return page(await loadLatestRunsConnection(context, limit, cursor, filter.statuses), location, limit);
-  } catch (error) {
-    if (error instanceof AccessDeniedError && error.denial === 'superusers_only') return detail(403, ERROR_DETAIL.notSuperuser);
-    throw error;
-  }
+  });
 }
 
 /** The stats body: snake_case keys, runs as the list route's items. */
@@ -422,7 +428,7 @@ function statsBody(stats: MigrationStatsRecord) {
   const item = (run: MigrationRunRecord | null) => (run ? restItem(run) : null);
   return {
     total: stats.total,
-    by_status: stats.byStatus.map(({ status, count }) => ({ status, count })),
+    by_status: stats.byStatus,
     latest: item(stats.latest),
     latest_success: item(stats.latestSuccess),
     latest_failure: item(stats.latestFailure),
