@@ -183,9 +183,10 @@ describe.skipIf(!replicaAvailable())('reading from a streaming replica (DATABASE
     console.log(`from the replica: ${describeLoad([result!])}`);
     expect(result).toMatchObject({ errors: 0, timeouts: 0, non2xx: 0 });
     expect(result!.ok).toBeGreaterThan(12);
-    // Serving reads went to the replica's pool; the primary's holds at most the readiness checks' connection.
-    expect(service.database.poolStatus()!.total).toBeGreaterThan(1);
-    expect(service.database.primaryPoolStatus()!.total).toBeLessThanOrEqual(1);
+    // Serving reads went to the replica's pool (12 clients would fill the primary's 6). The primary's holds at most
+    // the readiness check's connection and the statistics fold's (every 2 s, a write), which can overlap.
+    expect(service.database.poolStatus()!.total).toBeGreaterThan(2);
+    expect(service.database.primaryPoolStatus()!.total).toBeLessThanOrEqual(2);
   });
 
   it(
