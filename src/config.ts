@@ -44,7 +44,59 @@ const httpsOrLoopbackUrl = z.string().refine(
   { message: 'must be an https:// URL (http:// is accepted for localhost only)' },
 );
 
+/** The service's name in its log lines and, unless OTEL_SERVICE_NAME says otherwise, its spans. */
+export const SERVICE_NAME = 'graph-migrations-subgraph';
+
 const emptyAsUnset = (value: unknown) => (value === '' ? undefined : value);
+
+// OpenTelemetry's standard variables (src/tracing.ts), as its SDKs read them; read here, once, with the rest.
+const otlpUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'https:' || url.protocol === 'http:';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an http:// or https:// URL, e.g. http://otel-collector:4318' },
+);
+// key=value pairs separated by commas, values percent-encoded (W3C Baggage's format, as the spec says).
+const otlpHeaders = z.string().transform((value, context) => {
+  const headers: Record<string, string> = {};
+  for (const pair of value.split(',')) {
+    if (pair.trim() === '') continue;
+    const at = pair.indexOf('=');
+    const name = at > 0 ? pair.slice(0, at).trim() : '';
+    let decoded: string | undefined;
+    try {
+      decoded = at > 0 ? decodeURIComponent(pair.slice(at + 1).trim()) : undefined;
+    } catch {
+      decoded = undefined;
+    }
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || decoded === undefined) {
+      context.addIssue({ code: 'custom', message: 'must be name=value pairs separated by commas, values percent-encoded' });
+      return z.NEVER;
+    }
+    headers[name.toLowerCase()] = decoded;
+  }
+  return headers;
+});
+const otlpProtocol = z.enum(['http/json'], {
+  message: 'must be http/json: this service exports OTLP over HTTP as JSON (an OpenTelemetry Collector accepts it on 4318)',
+});
+const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+const ratio = z
+  .string()
+  .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, { message: 'must be a number from 0 to 1, e.g. 0.01 for 1% of traces' })
+  .transform(Number);
 
 // Where clients reach the service (the gateway's public origin, and a path prefix if it mounts the
 // service under one): scheme://host[:port][/prefix], without query or fragment; a trailing slash is dropped.
@@ -197,9 +249,64 @@ const environmentSchema = z.object({
   GRAPHQL_INTROSPECTION: booleanFlag.optional(),
   GRAPHQL_OPERATION_CACHE_MB: integer(0, 4_096).default(32),
   PLAYGROUND_ENABLED: booleanFlag.optional(),
+  // Tracing (src/tracing.ts): on when an OTLP endpoint is set, unless switched off.
+  OTEL_SDK_DISABLED: booleanFlag.optional(),
+  OTEL_TRACES_EXPORTER: z.preprocess(
+    emptyAsUnset,
+    z.enum(['otlp', 'none'], { message: 'must be otlp or none (traces leave this service over OTLP/HTTP only)' }).optional(),
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyAsUnset, otlpUrl.optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.preprocess(emptyAsUnset, otlpUrl.optional()),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.preprocess(emptyAsUnset, otlpProtocol.optional()),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.preprocess(emptyAsUnset, otlpProtocol.optional()),
+  OTEL_EXPORTER_OTLP_HEADERS: z.preprocess(emptyAsUnset, otlpHeaders.optional()),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.preprocess(emptyAsUnset, otlpHeaders.optional()),
+  OTEL_EXPORTER_OTLP_TIMEOUT: z.preprocess(emptyAsUnset, integer(1, 600_000).optional()),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: z.preprocess(emptyAsUnset, integer(1, 600_000).optional()),
+  OTEL_SERVICE_NAME: z.preprocess(emptyAsUnset, z.string().optional()),
+  OTEL_RESOURCE_ATTRIBUTES: z.preprocess(emptyAsUnset, otlpHeaders.optional()),
+  OTEL_TRACES_SAMPLER: z.preprocess(emptyAsUnset, z.enum(SAMPLERS, { message: `must be one of ${SAMPLERS.join(', ')}` }).optional()),
+  OTEL_TRACES_SAMPLER_ARG: z.preprocess(emptyAsUnset, ratio.optional()),
+  OTEL_BSP_SCHEDULE_DELAY: integer(0, 600_000).default(5_000),
+  OTEL_BSP_EXPORT_TIMEOUT: integer(1, 600_000).default(30_000),
+  OTEL_BSP_MAX_QUEUE_SIZE: integer(1, 1_000_000).default(2_048),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: integer(1, 1_000_000).default(512),
 });
 
 export type Config = ReturnType<typeof toConfig>;
+
+/**
+ * Where and how spans are exported (src/tracing.ts); undefined, the default, when no OTLP endpoint is
+ * set or OTEL_SDK_DISABLED / OTEL_TRACES_EXPORTER=none switch tracing off: then nothing of OpenTelemetry is loaded.
+ */
+function tracingSettings(env: z.infer<typeof environmentSchema>) {
+  // The traces endpoint is used as given; the general one gets the signal's path (the OTLP exporter spec).
+  const url =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (env.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? undefined : `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+  if (url === undefined || env.OTEL_SDK_DISABLED === true || env.OTEL_TRACES_EXPORTER === 'none') return undefined;
+  const sampler = env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on';
+  return {
+    url,
+    headers: { ...env.OTEL_EXPORTER_OTLP_HEADERS, ...env.OTEL_EXPORTER_OTLP_TRACES_HEADERS },
+    timeoutMs: env.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? env.OTEL_EXPORTER_OTLP_TIMEOUT ?? 10_000,
+    resource: {
+      ...env.OTEL_RESOURCE_ATTRIBUTES,
+      'service.name': env.OTEL_SERVICE_NAME ?? env.OTEL_RESOURCE_ATTRIBUTES?.['service.name'] ?? SERVICE_NAME,
+    },
+    sampler,
+    // The spec's default ratio is 1 (every trace) when the sampler takes one and none is given.
+    samplerRatio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
+    batch: {
+      scheduledDelayMillis: env.OTEL_BSP_SCHEDULE_DELAY,
+      exportTimeoutMillis: env.OTEL_BSP_EXPORT_TIMEOUT,
+      maxQueueSize: env.OTEL_BSP_MAX_QUEUE_SIZE,
+      maxExportBatchSize: Math.min(env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE, env.OTEL_BSP_MAX_QUEUE_SIZE),
+    },
+  };
+}
+
+export type TracingSettings = NonNullable<ReturnType<typeof tracingSettings>>;
 
 function toConfig(env: z.infer<typeof environmentSchema>) {
   return {
@@ -278,6 +385,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       // No proxy is trusted unless configured: forwarded headers from anyone else are ignored.
       trustProxy: env.TRUST_PROXY ?? false,
     },
+    tracing: tracingSettings(env),
     graphql: {
       // Introspection is for tools during development; in production only when asked for.
       introspection: env.GRAPHQL_INTROSPECTION ?? env.NODE_ENV !== 'production',

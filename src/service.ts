@@ -20,6 +20,7 @@ import { loadPlayground } from './http/playground.js';
 import { drainable } from './http/drain.js';
 import type { Logger } from './logger.js';
 import { createMetrics, serveMetrics, type MetricsServer } from './metrics.js';
+import { loadTracing } from './tracing.js';
 
 // Connections the kernel may hold for the server to accept (Node's default is 511, capped by
 // net.core.somaxconn): a burst beyond it is dropped and the clients' retransmissions back off for
@@ -183,7 +184,9 @@ export async function startService(config: Config, logger: Logger, options: Data
         onRefused: metrics.loadShed,
       }
     : options;
-  const database = await createDatabase(config.database, { logger: logger.child({ component: 'db' }), ...databaseOptions });
+  // Off (no OTLP endpoint): undefined, and no OpenTelemetry module is loaded.
+  const tracing = await loadTracing(config.tracing, logger.child({ component: 'tracing' }));
+  const database = await createDatabase(config.database, { logger: logger.child({ component: 'db' }), tracing, ...databaseOptions });
   metrics?.observePools(database);
   let listening: { close(): Promise<void> } | undefined;
   let acceptors: NetServer[] = [];
@@ -198,7 +201,7 @@ export async function startService(config: Config, logger: Logger, options: Data
     stopFolding = startCountFolding(logger.child({ component: 'stats' }), database);
 
     const developmentSecret = config.auth.jwtSecret || config.auth.jwksUrl ? undefined : loadOrCreateDevelopmentSecret(config.dataDir);
-    const authenticate = createAuthenticator({ ...config.auth, jwtSecret: config.auth.jwtSecret ?? developmentSecret });
+    const authenticate = createAuthenticator({ ...config.auth, jwtSecret: config.auth.jwtSecret ?? developmentSecret }, tracing);
     const schema = createSubgraphSchema();
     const createContext = contextFactory(database, authenticate);
     const graphql = createGraphQLServer({
@@ -208,6 +211,7 @@ export async function startService(config: Config, logger: Logger, options: Data
       operationCacheBytes: config.graphql.operationCacheBytes,
       logger: logger.child({ component: 'apollo' }),
       metrics,
+      tracing,
     });
     await graphql.apollo.start();
 
@@ -230,6 +234,7 @@ export async function startService(config: Config, logger: Logger, options: Data
       corsOrigins: config.http.corsOrigins,
       publicBaseUrl: config.http.publicBaseUrl,
       trustProxy: config.http.trustProxy,
+      tracing,
       requestTimeoutMs: config.http.requestTimeoutMs,
       headersTimeoutMs: config.http.headersTimeoutMs,
       metrics,
@@ -287,6 +292,8 @@ export async function startService(config: Config, logger: Logger, options: Data
         await graphql.apollo.stop();
         await stopFolding?.();
         await database.close();
+        // The last requests' spans are exported before the process goes.
+        await tracing?.close();
       })());
 
     return {
@@ -306,6 +313,7 @@ export async function startService(config: Config, logger: Logger, options: Data
     await stopFolding?.();
     await listening?.close();
     await database.close();
+    await tracing?.close();
     throw error;
   }
 }

@@ -3,6 +3,7 @@
 // nor an HS/RS confusion can pass, and a token must carry `sub` and `exp`.
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import type { Tracing } from '../tracing.js';
 
 export type Viewer =
   | { kind: 'anonymous' }
@@ -26,7 +27,8 @@ const VERIFIED_TOKENS_MAX = 10_000;
 const VERIFIED_TOKEN_TTL_MS = 60_000;
 const BEARER = /^Bearer[ \t]+([^ \t]+)[ \t]*$/i;
 
-export function createAuthenticator(settings: AuthSettings): Authenticate {
+/** `tracing`: a span for each verification the cache does not answer (src/tracing.ts). */
+export function createAuthenticator(settings: AuthSettings, tracing?: Tracing): Authenticate {
   let key: KeyObject | JWTVerifyGetKey;
   let algorithms: string[];
   if (settings.jwtSecret) {
@@ -62,7 +64,8 @@ export function createAuthenticator(settings: AuthSettings): Authenticate {
     if (remembered && remembered.validUntil > now) return remembered.viewer;
     verified.delete(token);
     try {
-      const { payload } = await jwtVerify(token, key as KeyObject, options);
+      const verify = () => jwtVerify(token, key as KeyObject, options);
+      const { payload } = await (tracing ? tracing.span('verify access token', verify) : verify());
       if (typeof payload.sub !== 'string' || payload.sub === '') return { kind: 'invalid' };
       const expiresAt = (payload.exp! + settings.clockToleranceSeconds) * 1000;
       const viewer: User = { kind: 'user', id: payload.sub, isSuperuser: payload.is_superuser === true, expiresAt };

@@ -11,6 +11,7 @@ import pg from 'pg';
 import type { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { SqlDriverAdapter, SqlQuery } from '@prisma/driver-adapter-utils';
 import { createLogger, type Logger } from '../logger.js';
+import type { DatabaseTarget, Tracing } from '../tracing.js';
 import { PoolSaturatedError, type PoolRefusalReason } from './errors.js';
 import { postgresLiveSession, type Listen, type LiveSession } from './listen.js';
 import { Prisma, PrismaClient } from './generated/client.js';
@@ -160,6 +161,8 @@ export interface DatabaseOptions {
   onRefused?: (reason: PoolRefusalReason) => void;
   /** Where the LISTEN session logs that it is down and reconnecting. */
   logger?: Logger;
+  /** A CLIENT span for every statement a request sends (src/tracing.ts); absent: none. */
+  tracing?: Tracing;
 }
 
 /**
@@ -409,6 +412,17 @@ const status = (pool: pg.Pool): PoolStatus => ({
   waiting: pool.waitingCount + (pool instanceof BoundedPool ? pool.queued : 0),
 });
 
+/** The database a statement goes to, as the tracing conventions name it: PGlite's one database is `postgres`. */
+function databaseTarget(url: string | undefined): DatabaseTarget {
+  if (url === undefined) return { namespace: 'postgres' };
+  const parsed = new URL(url);
+  return {
+    namespace: decodeURIComponent(parsed.pathname.slice(1)),
+    address: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsed.port === '' ? 5432 : Number(parsed.port),
+  };
+}
+
 export async function createDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Promise<Database> {
   const closers: (() => Promise<void>)[] = [];
   let adapter: PrismaPg | PrismaPGlite;
@@ -450,21 +464,30 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
   const onQuery = options.onQuery;
   const driver: SqlDriverAdapter = await adapter.connect();
   const readDriver: SqlDriverAdapter = readAdapter ? await readAdapter.connect() : driver;
-  // Statements are logged (and counted by the tests) here, as Prisma's query events would.
-  const logged =
-    <T>(send: (request: SqlQuery) => Promise<T>) =>
-    async (statement: Prisma.Sql): Promise<T> => {
-      const request: SqlQuery = { sql: statement.text, args: statement.values, argTypes: statement.values.map(() => UNTYPED) };
-      if (!onQuery) return send(request);
-      const started = performance.now();
-      try {
-        return await send(request);
-      } finally {
-        onQuery({ query: request.sql, durationMs: performance.now() - started });
-      }
+  // Statements are logged (and counted by the tests) here, as Prisma's query events would, and traced.
+  const primaryTarget = databaseTarget(config.kind === 'postgres' ? config.url : undefined);
+  const loggedTo =
+    (target: DatabaseTarget) =>
+    <T>(send: (request: SqlQuery) => Promise<T>) => {
+      const traced = options.tracing?.statements(target);
+      const sendTraced = traced ? (request: SqlQuery) => traced(request.sql, () => send(request)) : send;
+      return async (statement: Prisma.Sql): Promise<T> => {
+        const request: SqlQuery = { sql: statement.text, args: statement.values, argTypes: statement.values.map(() => UNTYPED) };
+        if (!onQuery) return sendTraced(request);
+        const started = performance.now();
+        try {
+          return await sendTraced(request);
+        } finally {
+          onQuery({ query: request.sql, durationMs: performance.now() - started });
+        }
+      };
     };
+  const logged = loggedTo(primaryTarget);
   // Every read the service serves goes to the replica when there is one; the primary gets transactions.
-  const query: RunSql = logged((request) => readDriver.queryRaw(request));
+  const query: RunSql =
+    readDriver === driver
+      ? logged((request) => driver.queryRaw(request))
+      : loggedTo(databaseTarget(config.kind === 'postgres' ? config.readUrl : undefined))((request) => readDriver.queryRaw(request));
   const primaryQuery: RunSql = readDriver === driver ? query : logged((request) => driver.queryRaw(request));
   // Readiness is not load: a pool busy with requests answers true without queueing a probe behind them.
   const answers = (run: RunSql, ownPool: pg.Pool | undefined) =>

@@ -11,6 +11,7 @@ import type { Context } from '../core/context.js';
 import type { Metrics } from '../metrics.js';
 import type { CostEstimator } from './limits.js';
 import type { OperationCache } from './operationCache.js';
+import type { Tracing } from '../tracing.js';
 
 /** The request, as far as this path reads it. */
 export interface CompiledRequest {
@@ -50,8 +51,9 @@ export function compiledRequests(options: {
   estimateCost: CostEstimator;
   maxCost: number;
   metrics?: Pick<Metrics, 'operationCompleted'>;
+  tracing?: Pick<Tracing, 'nameOperation'>;
 }): AnswerCompiled {
-  const { operations, estimateCost, maxCost, metrics } = options;
+  const { operations, estimateCost, maxCost, metrics, tracing } = options;
   return async ({ body, accept, wantsTrace, createContext }) => {
     if (wantsTrace || !isRecord(body)) return undefined;
     const { query, variables, operationName, extensions } = body;
@@ -71,6 +73,7 @@ export function compiledRequests(options: {
     if (!compiled) return undefined;
     const values = variables ?? {};
     if (estimateCost(entry.document, operation, values) > maxCost) return undefined;
+    tracing?.nameOperation('query', operation.name?.value);
     let context: Context;
     try {
       context = await createContext();

@@ -25,6 +25,7 @@ import { costEstimator, costLimitPlugin, limitValidationRules, OperationLimitErr
 import { jitExecution } from './executor.js';
 import { createOperationCache } from './operationCache.js';
 import { resolvers } from './resolvers/index.js';
+import type { Tracing } from '../tracing.js';
 
 export const SCHEMA_FILE = new URL('../../schema.graphql', import.meta.url);
 
@@ -157,6 +158,19 @@ export function formatError(formatted: GraphQLFormattedError, error?: unknown): 
   };
 }
 
+/** The operation's span gets its type and name (the GraphQL conventions), never the document or variables. */
+function operationTracing(tracing: Tracing): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, operationName }) {
+          if (operation) tracing.nameOperation(operation.operation, operationName);
+        },
+      };
+    },
+  };
+}
+
 /** Apollo Server, and the answers to compiled queries that need none of its pipeline (src/graphql/compiledRequests.ts). */
 export interface GraphQLServer {
   apollo: ApolloServer<Context>;
@@ -173,6 +187,8 @@ export function createGraphQLServer(options: {
   metrics?: Pick<Metrics, 'operationCompleted'>;
   /** The subgraph schema, shared with the subscription transports; absent: built here. */
   schema?: GraphQLSchema;
+  /** Names each operation's span once the operation is known (src/tracing.ts); absent: none. */
+  tracing?: Tracing;
 }): GraphQLServer {
   const schema = options.schema ?? createSubgraphSchema();
   // Everything kept because of a query's text, bounded by bytes (docs/decisions/0005).
@@ -200,10 +216,17 @@ export function createGraphQLServer(options: {
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginCacheControlDisabled(),
       ...(options.metrics ? [operationMetrics(options.metrics)] : []),
+      ...(options.tracing ? [operationTracing(options.tracing)] : []),
     ],
   });
   return {
     apollo,
-    answerCompiled: compiledRequests({ operations, estimateCost, maxCost: options.limits.maxCost, metrics: options.metrics }),
+    answerCompiled: compiledRequests({
+      operations,
+      estimateCost,
+      maxCost: options.limits.maxCost,
+      metrics: options.metrics,
+      tracing: options.tracing,
+    }),
   };
 }

@@ -6,7 +6,14 @@ import { createServer, maxHeaderSize, STATUS_CODES, type IncomingMessage } from 
 import type { Duplex } from 'node:stream';
 import cors from '@fastify/cors';
 import proxyAddr from '@fastify/proxy-addr';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Database } from '../db/client.js';
 import { isDatabaseUnavailable, poolRefusal, RETRY_AFTER_SECONDS } from '../db/errors.js';
 import type { CreateContext } from '../core/context.js';
@@ -21,6 +28,7 @@ import { graphqlRoutes, type GraphQLRouteOptions } from './graphql.js';
 import { admission, pressureShedding, type OverloadLimits } from './overload.js';
 import type { Playground } from './playground.js';
 import { detail, getRoute, sendJson } from './reply.js';
+import type { Tracing } from '../tracing.js';
 
 export interface AppDependencies {
   database: Pick<Database, 'readiness'>;
@@ -39,6 +47,8 @@ export interface AppDependencies {
   publicBaseUrl?: string;
   /** TRUST_PROXY: peers whose X-Forwarded-* headers count (false: none). */
   trustProxy?: boolean | number | string[];
+  /** Spans for every request, trace ids in its log lines (src/tracing.ts); absent: none. */
+  tracing?: Tracing;
   /** The live history's event streams: the instance's change feed (absent: no LISTEN session) and their settings. */
   live: StreamRoute;
   /** GraphQL subscriptions over SSE and WebSocket on /graphql (src/graphql/subscriptions.ts). */
@@ -170,6 +180,7 @@ export async function createApp({
   overload,
   live,
   subscriptions,
+  tracing,
 }: AppDependencies) {
   const trustedProxy = trustFunction(trustProxy);
   const requestLog = new RequestLog(metrics);
@@ -183,6 +194,10 @@ export async function createApp({
     loggerInstance: logger as FastifyBaseLogger,
     logController: requestLog,
     genReqId: requestId,
+    // Every line of a request's log carries its trace id.
+    ...(tracing && {
+      childLoggerFactory: (parent, bindings, options, raw) => parent.child({ ...bindings, ...tracing.logFields(raw) }, options),
+    }),
     bodyLimit: maxBodyBytes,
     trustProxy: trustProxy ? trustedProxy : false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
@@ -199,7 +214,8 @@ export async function createApp({
           // Node checks both timeouts on this interval (30 s by default, which would blur them).
           connectionsCheckingInterval: 1_000,
         },
-        admit(handler),
+        // The span covers the whole answer, a refusal for overload included; a trace is continued from trusted proxies only.
+        tracing ? tracing.serve(admit(handler), (address) => trustedProxy(address, 0)) : admit(handler),
       ),
     // A path whose percent-encoding does not decode: the graph routes take any text as their slug
     // (unknown, so 401 or 404 as for any other); every other path is not found.
@@ -214,6 +230,20 @@ export async function createApp({
       return sendJson(reply, detail(error.code === 'FST_ERR_BAD_URL' ? 404 : (error.statusCode ?? 400), 'Not Found'));
     },
   });
+
+  if (tracing) {
+    // Handlers run in their request's span (a body read on its own events would lose it); spans are named by route.
+    app.addHook('onRoute', (route) => {
+      const handler = route.handler;
+      route.handler = function (this: FastifyInstance, request, reply) {
+        return tracing.within(request.raw, () => handler.call(this, request, reply));
+      };
+    });
+    app.addHook('onRequest', (request, _reply, done) => {
+      tracing.routed(request.raw, request.is404 ? undefined : request.routeOptions.url);
+      done();
+    });
+  }
 
   // What every answer carries (CORS preflights too: this hook is registered before @fastify/cors's).
   app.addHook('onRequest', async (request, reply) => {
@@ -276,7 +306,7 @@ export async function createApp({
   const rest = restRoutes(app, { createContext, publicBaseUrl, trustedProxy, stream: live });
   // On the app itself, so shutdown reaches its connections (app.websocketServer, src/service.ts).
   await app.register(websocket, { options: { maxPayload: maxQueryBytes * 2 } });
-  await app.register(graphqlRoutes, { graphql, createContext, maxQueryBytes, playground, subscriptions });
+  await app.register(graphqlRoutes, { graphql, createContext, maxQueryBytes, playground, subscriptions, tracing });
   await app.ready();
   return app;
 }

@@ -10,6 +10,7 @@ import { checkQuerySize } from '../graphql/limits.js';
 import { wantsEventStream, type subscriptionTransports } from '../graphql/subscriptions.js';
 import { PLAYGROUND_CSP, type Playground } from './playground.js';
 import { sendJson } from './reply.js';
+import type { Tracing } from '../tracing.js';
 
 type SubscriptionTransports = ReturnType<typeof subscriptionTransports>;
 
@@ -20,6 +21,8 @@ export interface GraphQLRouteOptions {
   playground?: Playground;
   /** GraphQL over SSE and graphql-ws for subscriptions (src/graphql/subscriptions.ts). */
   subscriptions: SubscriptionTransports;
+  /** A span for each operation (src/tracing.ts); absent: none. */
+  tracing?: Tracing;
 }
 
 // application/json and its +json relatives, as Apollo Server recognises them.
@@ -33,7 +36,7 @@ function graphqlError(reply: FastifyReply, status: number, message: string, exte
 /** A plugin: its content-type parsers apply to /graphql only. */
 export async function graphqlRoutes(
   app: FastifyInstance,
-  { graphql, createContext, maxQueryBytes, playground, subscriptions }: GraphQLRouteOptions,
+  { graphql, createContext, maxQueryBytes, playground, subscriptions, tracing }: GraphQLRouteOptions,
 ) {
   // Apollo Server judges the body itself (its CSRF prevention refuses text/plain, for one), so every
   // content type reaches it; JSON is parsed here so a syntax error gets a GraphQL-shaped answer.
@@ -90,17 +93,20 @@ export async function graphqlRoutes(
       const { http: _http, ...extensions } = tooLarge.extensions;
       return graphqlError(reply, 413, tooLarge.message, extensions);
     }
-    // A repeated query, compiled: answered without Apollo's pipeline when nothing needs it (src/graphql/compiledRequests.ts).
-    if (request.method === 'POST') {
-      const compiled = await graphql.answerCompiled({
-        body,
-        accept: request.headers.accept,
-        wantsTrace: request.headers['apollo-federation-include-trace'] !== undefined,
-        createContext: () => contextOf(request),
-      });
-      if (compiled) return reply.code(200).header('content-type', compiled.contentType).send(compiled.body);
-    }
-    return apollo.call(app, request as Parameters<typeof apollo>[0], reply as Parameters<typeof apollo>[1]);
+    const execute = async () => {
+      // A repeated query, compiled: answered without Apollo's pipeline when nothing needs it (src/graphql/compiledRequests.ts).
+      if (request.method === 'POST') {
+        const compiled = await graphql.answerCompiled({
+          body,
+          accept: request.headers.accept,
+          wantsTrace: request.headers['apollo-federation-include-trace'] !== undefined,
+          createContext: () => contextOf(request),
+        });
+        if (compiled) return reply.code(200).header('content-type', compiled.contentType).send(compiled.body);
+      }
+      return apollo.call(app, request as Parameters<typeof apollo>[0], reply as Parameters<typeof apollo>[1]);
+    };
+    return tracing ? tracing.operation(execute) : execute();
   }
   // Apollo Server answers other methods itself (405 with Allow: GET, POST). A WebSocket upgrade of
   // GET /graphql speaks graphql-ws (@fastify/websocket, registered on the app: src/http/app.ts).
