@@ -404,7 +404,16 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
   };
 }
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'DATABASE_READ_URL', 'DATABASE_MIGRATE_URL', 'DATABASE_LISTEN_URL', 'AUTH_JWT_SECRET']);
+const SECRET_VARIABLES = new Set([
+  'DATABASE_URL',
+  'DATABASE_READ_URL',
+  'DATABASE_MIGRATE_URL',
+  'DATABASE_LISTEN_URL',
+  'AUTH_JWT_SECRET',
+  // A collector's API key travels in these.
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+]);
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -216,6 +216,10 @@ export function createTracing(settings: TracingSettings, logger: Logger): Tracin
         }
       };
     },
-    close: () => provider.shutdown(),
+    // A collector that is down must not fail the shutdown: the spans it did not take are lost, as it says.
+    close: () =>
+      provider
+        .shutdown()
+        .catch((error: unknown) => logger.warn({ err: error, url: settings.url }, 'exporting the last spans failed; they are dropped')),
   };
 }

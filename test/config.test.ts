@@ -131,6 +131,63 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('admin:');
   });
 
+  it('traces only when an OTLP endpoint is set, and not when OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none says so', () => {
+    expect(loadConfig({}).tracing).toBeUndefined();
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' };
+    expect(loadConfig(endpoint).tracing).toEqual({
+      url: 'http://collector:4318/v1/traces',
+      headers: {},
+      timeoutMs: 10_000,
+      resource: { 'service.name': 'graph-migrations-subgraph' },
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+      batch: { scheduledDelayMillis: 5_000, exportTimeoutMillis: 30_000, maxQueueSize: 2_048, maxExportBatchSize: 512 },
+    });
+    expect(loadConfig({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).tracing).toBeUndefined();
+    expect(loadConfig({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).tracing).toBeUndefined();
+    // The signal's own endpoint is taken as given; its headers and timeout win over the general ones.
+    const tracing = loadConfig({
+      ...endpoint,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/ingest',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-team=graphs,Authorization=Basic%20abc',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-team=migrations',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '3000',
+      OTEL_SERVICE_NAME: 'history',
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=staging,service.name=ignored',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.01',
+      OTEL_BSP_MAX_QUEUE_SIZE: '100',
+    }).tracing!;
+    expect(tracing).toMatchObject({
+      url: 'https://traces.example/ingest',
+      headers: { 'x-team': 'migrations', authorization: 'Basic abc' },
+      timeoutMs: 3_000,
+      resource: { 'service.name': 'history', 'deployment.environment.name': 'staging' },
+      sampler: 'parentbased_traceidratio',
+      samplerRatio: 0.01,
+      batch: { maxQueueSize: 100, maxExportBatchSize: 100 },
+    });
+  });
+
+  it('names each bad OpenTelemetry variable, never echoing the exporter headers (they hold API keys)', () => {
+    const error = configError({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_EXPORTER_OTLP_HEADERS: 'api-key',
+      OTEL_TRACES_SAMPLER: 'sometimes',
+      OTEL_TRACES_SAMPLER_ARG: '2',
+      OTEL_TRACES_EXPORTER: 'zipkin',
+    });
+    expect(error.problems).toHaveLength(6);
+    expect(error.message).toContain('OTEL_EXPORTER_OTLP_ENDPOINT="collector:4318": must be an http:// or https:// URL');
+    expect(error.message).toContain('OTEL_EXPORTER_OTLP_PROTOCOL="grpc": must be http/json');
+    expect(error.message).toContain('OTEL_EXPORTER_OTLP_HEADERS: must be name=value pairs');
+    expect(error.message).not.toContain('api-key');
+    expect(error.message).toContain('OTEL_TRACES_SAMPLER="sometimes": must be one of always_on');
+    expect(error.message).toContain('OTEL_TRACES_SAMPLER_ARG="2": must be a number from 0 to 1');
+    expect(error.message).toContain('OTEL_TRACES_EXPORTER="zipkin": must be otlp or none');
+  });
+
   it('refuses a URL that is not PostgreSQL', () => {
     for (const url of ['nope', 'mysql://root@localhost/db', 'postgresql://']) {
       expect(configError({ DATABASE_URL: url }).message, url).toMatch(/DATABASE_URL/);
