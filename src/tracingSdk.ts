@@ -30,6 +30,7 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import type { TracingSettings } from './config.js';
+import { databaseErrorType } from './db/errors.js';
 import type { Logger } from './logger.js';
 import type { DatabaseTarget, TraceStatement, Tracing } from './tracing.js';
 
@@ -78,15 +79,16 @@ function loggingExporter(settings: TracingSettings, logger: Logger): SpanExporte
   };
 }
 
-function ended(span: Span, error?: unknown): void {
-  if (error !== undefined) {
+/** Ends `span`, failed with `errorType` (the error's kind only: a message may hold values) when given. */
+function ended(span: Span, errorType?: string): void {
+  if (errorType !== undefined) {
     span.setStatus({ code: SpanStatusCode.ERROR });
-    // The error's kind only: a message may hold values (a driver's, a statement's).
-    const code = (error as { code?: unknown }).code;
-    span.setAttribute('error.type', typeof code === 'string' ? code : ((error as Error).name ?? 'Error'));
+    span.setAttribute('error.type', errorType);
   }
   span.end();
 }
+
+const errorName = (error: unknown) => (error instanceof Error ? error.name : 'Error');
 
 export function createTracing(settings: TracingSettings, logger: Logger): Tracing {
   const provider = new BasicTracerProvider({
@@ -112,7 +114,7 @@ export function createTracing(settings: TracingSettings, logger: Logger): Tracin
       ended(span);
       return result;
     } catch (error) {
-      ended(span, error);
+      ended(span, errorName(error));
       throw error;
     }
   };
@@ -211,7 +213,7 @@ export function createTracing(settings: TracingSettings, logger: Logger): Tracin
           ended(span);
           return result;
         } catch (error) {
-          ended(span, error);
+          ended(span, databaseErrorType(error));
           throw error;
         }
       };

@@ -146,5 +146,19 @@ function describesUnavailable(error: Inspectable): boolean {
   return typeof error.message === 'string' && PG_CONNECTION_MESSAGES.some((pattern) => pattern.test(error.message as string));
 }
 
+/**
+ * What kind of failure a statement met, for a span's `error.type`: its SQLSTATE, else the adapter's
+ * error kind or a socket's error code, else the error's name; never a message (it may quote values).
+ */
+export function databaseErrorType(error: unknown): string {
+  const found = findInChain(error, (candidate) => {
+    if (typeof candidate.code === 'string' && /^[0-9A-Z]{5}$/.test(candidate.code)) return candidate.code;
+    if (typeof candidate.kind === 'string' && candidate.kind !== 'postgres') return candidate.kind;
+    if (typeof candidate.code === 'string' && SOCKET_ERROR_CODES.has(candidate.code)) return candidate.code;
+    return undefined;
+  });
+  return found ?? (error instanceof Error ? error.name : 'Error');
+}
+
 /** How long clients are asked to wait before retrying after a 503 (Retry-After, seconds). */
 export const RETRY_AFTER_SECONDS = 1;
