@@ -152,7 +152,11 @@ function describesUnavailable(error: Inspectable): boolean {
  */
 export function databaseErrorType(error: unknown): string {
   const found = findInChain(error, (candidate) => {
-    if (typeof candidate.code === 'string' && /^[0-9A-Z]{5}$/.test(candidate.code)) return candidate.code;
+    // The adapter maps some SQLSTATEs to kinds of its own (TableDoesNotExist) and keeps the code as originalCode.
+    const sqlState = [candidate.code, (candidate as { originalCode?: unknown }).originalCode].find(
+      (code): code is string => typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code),
+    );
+    if (sqlState) return sqlState;
     if (typeof candidate.kind === 'string' && candidate.kind !== 'postgres') return candidate.kind;
     if (typeof candidate.code === 'string' && SOCKET_ERROR_CODES.has(candidate.code)) return candidate.code;
     return undefined;
