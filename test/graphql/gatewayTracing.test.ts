@@ -7,6 +7,7 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { trace, type ProxyTracerProvider } from '@opentelemetry/api';
 import { composeServices } from '@theguild/federation-composition';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,6 +146,8 @@ describe('a query through Hive Gateway, traced (pglite)', () => {
     await gateway?.dispose();
     // The test files share their worker's modules (vitest's isolate: false): the gateway's
     // OpenTelemetry globals must not outlive this file.
+    const provider = trace.getTracerProvider() as ProxyTracerProvider;
+    await (provider.getDelegate() as { shutdown?(): Promise<void> }).shutdown?.();
     otelSetup?.disable();
     await recorder?.close();
     await service?.close();
@@ -165,6 +168,18 @@ describe('a query through Hive Gateway, traced (pglite)', () => {
     expect(gatewayRoot).toMatchObject({ name: 'POST /graphql', attributes: { 'http.method': 'POST', 'http.route': '/graphql' } });
     traceId = gatewayRoot.traceId;
     expect(new Set(gatewaySpans.map((span) => span.traceId))).toEqual(new Set([traceId]));
+    // Hive's spans only: nothing instrumented node:http or fetch for the gateway (no spans for the
+    // recorder, the subgraph's server or the exporter's own requests).
+    expect(gatewaySpans.map((span) => span.name).sort()).toEqual([
+      'POST /graphql',
+      'graphql.context',
+      'graphql.execute',
+      'graphql.operation History',
+      'graphql.parse',
+      'graphql.validate',
+      'http.fetch',
+      'subgraph.execute (graphs)',
+    ]);
 
     const byId = new Map(gatewaySpans.map((span) => [span.spanId, span]));
     const ancestors = (span: ReceivedSpan): ReceivedSpan[] => {
