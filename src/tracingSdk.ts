@@ -21,14 +21,14 @@ import { defaultResource, resourceFromAttributes } from '@opentelemetry/resource
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
-  BasicTracerProvider,
   BatchSpanProcessor,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
+  TracerProvider,
   type ReadableSpan,
   type Sampler,
   type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
+} from '@opentelemetry/sdk-trace';
 import type { TracingSettings } from './config.js';
 import { databaseErrorType } from './db/errors.js';
 import type { Logger } from './logger.js';
@@ -91,11 +91,12 @@ function ended(span: Span, errorType?: string): void {
 const errorName = (error: unknown) => (error instanceof Error ? error.name : 'Error');
 
 export function createTracing(settings: TracingSettings, logger: Logger): Tracing {
-  const provider = new BasicTracerProvider({
+  // Every setting is given here, from src/config.ts (the provider and the batch processor read no OTEL_* variable).
+  const provider = new TracerProvider({
     resource: defaultResource().merge(resourceFromAttributes(settings.resource)),
     sampler: sampler(settings),
     // Bounded: beyond maxQueueSize ended spans are dropped, not buffered (OTEL_BSP_MAX_QUEUE_SIZE).
-    spanProcessors: [new BatchSpanProcessor(loggingExporter(settings, logger), settings.batch)],
+    spanProcessors: [new BatchSpanProcessor({ exporter: loggingExporter(settings, logger), ...settings.batch })],
   });
   const tracer = provider.getTracer('graph-migrations-subgraph');
   const propagator = new W3CTraceContextPropagator();

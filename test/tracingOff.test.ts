@@ -52,7 +52,7 @@ describe('tracing off by default', () => {
       const on = await loadedPackages({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
       expect(on.answers).toEqual([401, 200]);
       expect(on.packages).toEqual(
-        expect.arrayContaining(['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-http', '@opentelemetry/core']),
+        expect.arrayContaining(['@opentelemetry/sdk-trace', '@opentelemetry/exporter-trace-otlp-http', '@opentelemetry/core']),
       );
     },
   );

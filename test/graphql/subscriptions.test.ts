@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, insertRun } from '../helpers/fixtures.js';
 import { startTestService, type TestService } from '../helpers/service.js';
@@ -80,7 +79,6 @@ describe.each(DATABASE_KINDS)('Subscription.migrationRunEvents on %s', (kind) =>
   const overWs = (variables: Record<string, unknown>, authorization = `Bearer ${token}`) => {
     const client = createWsClient({
       url: `${service.url.replace('http', 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
       connectionParams: { Authorization: authorization },
       retryAttempts: 0,
     });
@@ -188,7 +186,6 @@ describe.each(DATABASE_KINDS)('Subscription.migrationRunEvents on %s', (kind) =>
     await addMember(stopping.prisma, id, MEMBER);
     const client = createWsClient({
       url: `${stopping.url.replace('http', 'ws')}/graphql`,
-      webSocketImpl: WebSocket,
       connectionParams: { Authorization: `Bearer ${await stopping.token(MEMBER)}` },
       retryAttempts: 0,
     });
@@ -213,10 +210,11 @@ describe.each(DATABASE_KINDS)('Subscription.migrationRunEvents on %s', (kind) =>
     const open = (): Promise<WebSocket> =>
       new Promise((resolve, reject) => {
         const socket = new WebSocket(url, 'graphql-transport-ws');
-        socket.once('open', () => resolve(socket));
-        socket.once('error', reject);
+        socket.addEventListener('open', () => resolve(socket), { once: true });
+        socket.addEventListener('error', reject, { once: true });
       });
-    const closed = (socket: WebSocket) => new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    const closed = (socket: WebSocket) =>
+      new Promise<number>((resolve) => socket.addEventListener('close', (event) => resolve(event.code), { once: true }));
     try {
       const first = await open();
       const second = await open();
