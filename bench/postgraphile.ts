@@ -4,22 +4,11 @@
 // benchmark measures SQL/request for it as for the other reference servers.
 import { createServer } from 'node:http';
 import pg from 'pg';
-
-// PostGraphile 5.1 targets Node 22 and calls Promise.withResolvers (Node 22+) throughout; on Node 20
-// its requests fail without it. Defined before its modules load, so they are imported dynamically below
-// (static imports would be evaluated before this line).
-const promise = Promise as unknown as { withResolvers?: () => unknown };
-promise.withResolvers ??= () => {
-  let resolve!: (value: unknown) => void;
-  let reject!: (reason?: unknown) => void;
-  const created = new Promise((res, rej) => ((resolve = res), (reject = rej)));
-  return { promise: created, resolve, reject };
-};
-const { postgraphile } = await import('postgraphile');
-const { makePgService } = await import('postgraphile/adaptors/pg');
-const { grafserv } = await import('postgraphile/grafserv/node');
-const { PostGraphileAmberPreset } = await import('postgraphile/presets/amber');
-const { pgSmartTags } = await import('postgraphile/utils');
+import { postgraphile } from 'postgraphile';
+import { makePgService } from 'postgraphile/adaptors/pg';
+import { grafserv } from 'postgraphile/grafserv/node';
+import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
+import { pgSmartTags } from 'postgraphile/utils';
 
 let statements = 0;
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.POOL_SIZE ?? 10) });

@@ -34,8 +34,7 @@ export function openSse(url: string, path: string, headers: Record<string, strin
       let buffer = '';
       let body = '';
       const streaming = String(response.headers['content-type'] ?? '').startsWith('text/event-stream');
-      let endedResolve: () => void;
-      const ended = new Promise<void>((done) => (endedResolve = done));
+      const { promise: ended, resolve: endedResolve } = Promise.withResolvers<void>();
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => {
         if (!streaming) {

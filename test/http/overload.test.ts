@@ -43,10 +43,8 @@ async function setUp(env: Record<string, string>) {
     send('/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: QUERY }) });
   /** Holds the pool's only connection until `release()`; resolves once it is held. */
   const hold = async () => {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let held!: () => void;
-    const holding = new Promise<void>((resolve) => (held = resolve));
+    const { promise: released, resolve: release } = Promise.withResolvers<void>();
+    const { promise: holding, resolve: held } = Promise.withResolvers<void>();
     const done = service.service.database.transaction(async () => {
       held();
       await released;
