@@ -227,7 +227,7 @@ const environmentSchema = z.object({
   OVERLOAD_MAX_IN_FLIGHT: integer(0, 1_000_000).default(100),
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000).default(0),
   OVERLOAD_MAX_HEAP_PERCENT: integer(0, 100).default(90),
-  // Handles accepting connections on the listening socket (src/http/acceptors.ts, docs/decisions/0007).
+  // Sockets listening on the port, each accepting on its own (src/http/acceptors.ts, docs/decisions/0007).
   HTTP_ACCEPT_HANDLES: integer(1, 256).default(32),
   // Live history (src/core/feed.ts, docs/decisions/0008).
   LIVE_MAX_STREAMS: integer(0, 100_000).default(2_000),

@@ -11,7 +11,7 @@ import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, seedDemoData } 
 import { contextFactory } from './core/context.js';
 import { createGraphQLServer, createSubgraphSchema } from './graphql/server.js';
 import { subscriptionTransports } from './graphql/subscriptions.js';
-import { addAcceptors } from './http/acceptors.js';
+import { addAcceptors, ensurePortFree, listeningSockets } from './http/acceptors.js';
 import { createApp } from './http/app.js';
 import { ChangeFeed } from './core/feed.js';
 import { FOLD_BATCH, foldDayCounts } from './data/migrationStats.js';
@@ -254,14 +254,20 @@ export async function startService(config: Config, logger: Logger, options: Data
     });
     const server = app.server;
     const drainer = drainable(server);
-    await app.listen({
+    // Several sockets on the port, each accepting on its own (src/http/acceptors.ts, decision 0007).
+    const sockets = listeningSockets(config.http.acceptHandles, logger);
+    if (sockets > 1) await ensurePortFree(config.host, config.port);
+    // Fastify hands these options to node:http's listen() whole; its types do not name `reusePort`.
+    const listenOptions = {
       port: config.port,
       host: config.host,
       backlog: LISTEN_BACKLOG,
-      listenTextResolver: (address) => `listening on ${address}`,
-    });
+      reusePort: sockets > 1,
+      listenTextResolver: (address: string) => `listening on ${address}`,
+    };
+    await app.listen(listenOptions);
     listening = app;
-    acceptors = await addAcceptors(server, config.http.acceptHandles, LISTEN_BACKLOG, logger);
+    acceptors = await addAcceptors(server, sockets, LISTEN_BACKLOG, logger);
     let metricsServer: MetricsServer | undefined;
     if (metrics && config.metrics) {
       metricsServer = await serveMetrics(metrics.registry, config.metrics);

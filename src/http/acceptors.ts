@@ -1,96 +1,67 @@
-// More than one accepting handle on the listening socket (docs/decisions/0007). Node 20's libuv
-// accepts one connection each time the event loop finds the listening socket readable, so an
+// More than one listening socket on the service's port (docs/decisions/0007). libuv accepts one
+// connection each time the event loop finds a listening socket readable (still so on Node 24), so an
 // instance whose turns carry tens of milliseconds of answers accepts 15 to 30 connections a second,
 // and a burst of new connections (or a health probe's) waits in the kernel's accept queue into the
-// clients' timeouts, whatever the in-flight bound refuses. Each extra handle is another file
-// descriptor of the same socket, registered with the event loop on its own, so a turn accepts up to
-// one connection per handle. The descriptors come from the kernel's descriptor passing
-// (SCM_RIGHTS): a short-lived helper process receives the listening handle over Node's IPC channel
-// and sends it back as many times as asked; each copy arrives as a new descriptor of ours. (Node
-// 22.12's `reusePort` would give the same with separate sockets; our floor is Node 20.)
-import { spawn } from 'node:child_process';
+// clients' timeouts, whatever the in-flight bound refuses. With SO_REUSEPORT (Node's `reusePort`)
+// several sockets are bound to the one port and the kernel spreads new connections over them; each
+// is registered with the event loop on its own, so a turn accepts up to one connection per socket.
 import type { Server } from 'node:http';
-import { Server as NetServer, type Socket } from 'node:net';
+import { createServer, Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Logger } from '../logger.js';
 
-// Runs in the helper: sends the handle it receives back `copies` times, then exits. `net.Native`
-// (a raw TCP handle, which is what a listening server's `_handle` is) is neither listened on nor
-// read by the helper, so it never accepts a connection itself. `on`, not `once`: Node sends one
-// handle at a time, each after the other side's acknowledgement, and an IPC channel without a
-// 'message' listener no longer keeps the helper alive for those.
-const HELPER = `process.on('message', ({ copies }, handle) => {
-  for (let i = 0; i < copies; i++) process.send('copy', handle);
-  process.send('done', () => { handle.close(); process.disconnect(); });
-});`;
-const HELPER_TIMEOUT_MS = 5_000;
+/** Where the kernel spreads connections over a port's SO_REUSEPORT sockets (Node's `reusePort`). */
+const BALANCING_PLATFORMS: ReadonlySet<NodeJS.Platform> = new Set(['linux', 'freebsd', 'sunos', 'aix']);
 
-/** What Node's IPC channel can send: the listening socket's handle (a `TCP` wrap). */
-interface ListeningHandle {
-  close(): void;
-}
-
-function copiesOf(handle: ListeningHandle, copies: number): Promise<ListeningHandle[]> {
-  return new Promise((resolve, reject) => {
-    const received: ListeningHandle[] = [];
-    const helper = spawn(process.execPath, ['-e', HELPER], {
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      // Not the service's NODE_OPTIONS (a loader, a heap size): the helper is plain JavaScript.
-      env: { PATH: process.env.PATH ?? '' },
-    });
-    let stderr = '';
-    helper.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    let settled = false;
-    const fail = (error: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      for (const copy of received) copy.close();
-      helper.kill();
-      reject(error);
-    };
-    const timer = setTimeout(() => fail(new Error(`no answer within ${HELPER_TIMEOUT_MS} ms`)), HELPER_TIMEOUT_MS);
-    helper.once('error', fail);
-    // Done once the helper has exited, not when its last copy arrives: until then its own descriptor
-    // keeps the socket listening, and a drain would leave it accepting into a queue nobody reads.
-    // 'close' comes after every message the helper sent has been handled.
-    helper.once('close', (code) => {
-      if (received.length < copies)
-        return fail(new Error(`the helper exited (${code}) after ${received.length} of ${copies} copies: ${stderr.trim()}`));
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(received);
-    });
-    helper.on('message', (message: unknown, copy?: ListeningHandle) => {
-      if (message !== 'copy' || !copy) return;
-      if (settled) copy.close();
-      else received.push(copy);
-    });
-    helper.send({ copies }, handle as never);
-  });
+/** How many sockets to listen on: `handles`, or 1 (with a warning) where the platform cannot spread connections. */
+export function listeningSockets(handles: number, logger: Logger, platform: NodeJS.Platform = process.platform): number {
+  if (handles <= 1 || BALANCING_PLATFORMS.has(platform)) return handles;
+  logger.warn(
+    `listening on one socket, not HTTP_ACCEPT_HANDLES=${handles}: ${platform} does not spread a port's connections over several sockets`,
+  );
+  return 1;
 }
 
 /**
- * Adds `handles - 1` accepting handles to a listening `server` and returns them (to close with it:
- * src/http/drain.ts); the connections they accept are the server's ('connection', timeouts). On failure (a platform without
- * descriptor passing, no process spawning) the server keeps its one handle and a warning says so.
+ * Fails with EADDRINUSE when another process listens on `port`, as a plain listen would: every
+ * socket of a SO_REUSEPORT group sets the option, so without this check a second instance started
+ * on the same port would join the group and silently take a share of the connections. Port 0 asks
+ * the kernel for a free port and needs no check.
  */
-export async function addAcceptors(server: Server, handles: number, backlog: number, logger: Logger): Promise<NetServer[]> {
-  const own = (server as unknown as { _handle?: ListeningHandle })._handle;
-  if (handles <= 1 || !own) return [];
-  let copies: ListeningHandle[];
-  try {
-    copies = await copiesOf(own, handles - 1);
-  } catch (error) {
-    logger.warn({ err: error }, `accepting on one handle only: duplicating the listening socket failed (${(error as Error).message})`);
-    return [];
-  }
-  return copies.map((copy) => {
-    const extra = new NetServer();
-    extra.on('connection', (socket: Socket) => server.emit('connection', socket));
-    extra.on('error', (error) => logger.error({ err: error }, 'an extra accepting handle failed'));
-    // listen(2) again on the shared socket: without the backlog Node would set its default, 511.
-    extra.listen(copy, backlog);
-    return extra;
+export async function ensurePortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen({ host, port }, resolve);
   });
+  await new Promise((resolve) => probe.close(resolve));
+}
+
+/**
+ * Opens `sockets - 1` more sockets on the address `server` listens on (with `reusePort`, as it
+ * must itself) and returns them, to close with it (src/http/drain.ts); the connections they accept
+ * are the server's ('connection', timeouts). If one cannot be opened the server keeps those it has
+ * and a warning says so.
+ */
+export async function addAcceptors(server: Server, sockets: number, backlog: number, logger: Logger): Promise<NetServer[]> {
+  const { address: host, port } = server.address() as AddressInfo;
+  const extras: NetServer[] = [];
+  try {
+    while (extras.length < sockets - 1) {
+      const extra = new NetServer();
+      await new Promise<void>((resolve, reject) => {
+        extra.once('error', reject);
+        extra.listen({ host, port, backlog, reusePort: true }, () => {
+          extra.off('error', reject);
+          resolve();
+        });
+      });
+      extra.on('connection', (socket: Socket) => server.emit('connection', socket));
+      extra.on('error', (error) => logger.error({ err: error }, 'an extra listening socket failed'));
+      extras.push(extra);
+    }
+  } catch (error) {
+    logger.warn({ err: error }, `listening on ${extras.length + 1} of ${sockets} sockets: ${(error as Error).message}`);
+  }
+  return extras;
 }
