@@ -16,11 +16,15 @@ export interface Side {
 /**
  * Starts `side` on a free loopback port in production mode with `env` and then the side's own
  * settings, and waits until it is ready. The instance's stdout is dropped unless `stdout` is set.
+ * Two settings are the benchmark's, not the service's, to compare runtimes or builds side by side:
+ * BENCH_NODE, the Node.js binary to run (default: the benchmark's own), and BENCH_ROOT, the checkout
+ * whose dist/ to run (default: this one).
  */
 export async function startSide(side: Side, env: Record<string, string>, stdout: 'ignore' | 'inherit' = 'ignore'): Promise<void> {
   const port = await freePort();
-  side.child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: root,
+  const { BENCH_NODE, BENCH_ROOT, ...settings } = { ...env, ...side.env };
+  side.child = spawn(BENCH_NODE ?? process.execPath, ['dist/main.js'], {
+    cwd: BENCH_ROOT ?? root,
     env: {
       PATH: process.env.PATH ?? '',
       APOLLO_TELEMETRY_DISABLED: 'true',
@@ -28,8 +32,7 @@ export async function startSide(side: Side, env: Record<string, string>, stdout:
       HOST: '127.0.0.1',
       PORT: String(port),
       LOG_LEVEL: 'warn',
-      ...env,
-      ...side.env,
+      ...settings,
     },
     stdio: ['ignore', stdout, 'inherit'],
   });
