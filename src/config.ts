@@ -241,7 +241,8 @@ const environmentSchema = z.object({
   CORS_ORIGINS: z.preprocess(emptyAsUnset, corsOrigins.optional()),
   PUBLIC_BASE_URL: z.preprocess(emptyAsUnset, publicBaseUrl.optional()),
   TRUST_PROXY: z.preprocess(emptyAsUnset, trustProxy.optional()),
-  GRAPHQL_MAX_DEPTH: integer(1, 1_000).default(15),
+  // At most 200: a document whose brackets nest deeper than 256 is refused before parsing (src/graphql/limits.ts).
+  GRAPHQL_MAX_DEPTH: integer(1, 200).default(15),
   GRAPHQL_MAX_ALIASES: integer(0, 10_000).default(30),
   GRAPHQL_MAX_ROOT_FIELDS: integer(1, 1_000).default(10),
   GRAPHQL_MAX_COST: integer(1, 100_000_000).default(10_000),

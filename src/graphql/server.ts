@@ -21,7 +21,7 @@ import {
   unresolvedOperation,
 } from './errors.js';
 import { compiledRequests, type AnswerCompiled } from './compiledRequests.js';
-import { costEstimator, costLimitPlugin, limitValidationRules, OperationLimitError, type GraphQLLimits } from './limits.js';
+import { costEstimator, costLimitPlugin, limitValidationRules, MAX_NESTING, OperationLimitError, type GraphQLLimits } from './limits.js';
 import { jitExecution } from './executor.js';
 import { createOperationCache } from './operationCache.js';
 import { resolvers } from './resolvers/index.js';
@@ -101,7 +101,8 @@ const unavailableStatus: ApolloServerPlugin<Context> = {
 /**
  * Counts every response Apollo sends (parse and validation failures included) by operation name and
  * outcome, and its errors by code, as the client sees them (after formatError). Requests refused
- * before Apollo (malformed JSON, a batch, an oversized query) are only in the HTTP metrics.
+ * before Apollo (malformed JSON, a batch, an oversized or too deeply nested query) are only in the
+ * HTTP metrics.
  */
 function operationMetrics(metrics: Pick<Metrics, 'operationCompleted'>): ApolloServerPlugin<Context> {
   return {
@@ -145,9 +146,10 @@ export function formatError(formatted: GraphQLFormattedError, error?: unknown): 
     return { ...formatted, message: introspectionDisabledMessage, extensions: { ...formatted.extensions, stacktrace: undefined } };
   }
   const code = String(formatted.extensions?.code);
-  // graphql-js parses recursively: a document nested thousands of levels deep overflows the stack.
+  // graphql-js parses recursively: a document nested thousands of levels deep overflows the stack. The
+  // doors refuse those before parsing (checkNesting); this answers one that reached Apollo another way.
   if (code === 'GRAPHQL_PARSE_FAILED' && rootCause(error) instanceof RangeError) {
-    return { message: documentTooDeep().message, extensions: { code } };
+    return { message: documentTooDeep(MAX_NESTING).message, extensions: { code } };
   }
   if (CLIENT_ERROR_CODES.has(code)) return { ...formatted, extensions: { ...formatted.extensions, stacktrace: undefined } };
   return {

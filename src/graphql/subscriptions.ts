@@ -1,10 +1,10 @@
 // GraphQL subscriptions on /graphql, in the two protocols gateways speak to subgraphs: GraphQL over
 // SSE (graphql-sse, distinct connections: GET or POST with Accept: text/event-stream; Hive
 // Gateway's default) and graphql-ws over WebSocket (Apollo Router, Cosmo, Grafbase). Both libraries
-// run the same preparation here: the query size, parse, validation with this service's limits, one
-// subscription operation only (queries and mutations are Apollo Server's, on POST /graphql), the
-// context with its live streams; and every result leaves through the same error mapping as
-// Apollo's answers (src/core's refusals in GraphQL's codes, internal errors masked).
+// run the same preparation here: the query size and nesting, parse, validation with this service's
+// limits, one subscription operation only (queries and mutations are Apollo Server's, on POST
+// /graphql), the context with its live streams; and every result leaves through the same error
+// mapping as Apollo's answers (src/core's refusals in GraphQL's codes, internal errors masked).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   getOperationAST,
@@ -25,7 +25,7 @@ import type { ChangeFeed } from '../core/feed.js';
 import { openRunStream, type LiveSettings } from '../core/live.js';
 import type { Logger } from '../logger.js';
 import { doorResult } from './executor.js';
-import { checkQuerySize, limitValidationRules, type GraphQLLimits } from './limits.js';
+import { checkNesting, checkQuerySize, limitValidationRules, type GraphQLLimits } from './limits.js';
 import { formatError } from './server.js';
 
 export interface SubscriptionOptions {
@@ -73,6 +73,8 @@ export function subscriptionTransports({ schema, limits, createContext, feed, se
     if (typeof query !== 'string' || query === '') return [refusal('Send the subscription as `query`, a string', 'BAD_REQUEST')];
     const tooLarge = checkQuerySize(query, limits.maxQueryBytes);
     if (tooLarge) return [refusal(tooLarge.message, String(tooLarge.extensions.code))];
+    const tooDeep = checkNesting(query);
+    if (tooDeep) return [tooDeep];
     let document: DocumentNode;
     try {
       document = parse(query);

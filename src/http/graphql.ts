@@ -1,12 +1,13 @@
 // POST and GET /graphql through Apollo Server (@as-integrations/fastify), after the checks that need
-// no parsing: malformed JSON, a batch, a query over GRAPHQL_MAX_QUERY_BYTES; a repeated compiled
+// no parsing: malformed JSON, a batch, a query over GRAPHQL_MAX_QUERY_BYTES or nested too deeply
+// to parse on any engine (src/graphql/limits.ts, checkNesting); a repeated compiled
 // query without Apollo's pipeline (src/graphql/compiledRequests.ts). Browsers asking for HTML get
 // the playground instead, when it is on.
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CreateContext } from '../core/context.js';
 import type { GraphQLServer } from '../graphql/server.js';
-import { checkQuerySize } from '../graphql/limits.js';
+import { checkNesting, checkQuerySize } from '../graphql/limits.js';
 import { wantsEventStream, type subscriptionTransports } from '../graphql/subscriptions.js';
 import { PLAYGROUND_CSP, type Playground } from './playground.js';
 import { sendJson } from './reply.js';
@@ -104,6 +105,10 @@ export async function graphqlRoutes(
         });
         if (compiled) return reply.code(200).header('content-type', compiled.contentType).send(compiled.body);
       }
+      // Before Apollo parses it (a compiled query passed here the first time): graphql-js parses and
+      // validates recursively, and how deep it gets before the stack runs out is the engine's to say.
+      const tooDeep = typeof query === 'string' ? checkNesting(query) : undefined;
+      if (tooDeep) return graphqlError(reply, 400, tooDeep.message, tooDeep.extensions);
       return apollo.call(app, request as Parameters<typeof apollo>[0], reply as Parameters<typeof apollo>[1]);
     };
     return tracing ? tracing.operation(execute) : execute();

@@ -3,6 +3,7 @@
 // document nested thousands deep, a DateTime in another format. Each is a client error that says
 // what to change, and none is logged as an internal failure. Every case is sent twice: the second
 // execution of a document runs graphql-jit's compiled code (src/graphql/executor.ts).
+import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../../src/db/seed.js';
 import { recordingLogger, startTestService, type TestService } from '../helpers/service.js';
@@ -138,6 +139,59 @@ describe('client errors a newcomer met (pglite)', () => {
       // Deeply nested selections are the same failure.
       const selections = await post({ query: `{${'a {'.repeat(3000)} b ${'}'.repeat(3000)}}` });
       expect(selections.body.errors![0].message).toContain('nested too deeply');
+    });
+
+    it('a document nested too deeply gets the same answer however warm graphql-js is: checked before parsing', async () => {
+      // V8 optimizes graphql-js's parser as a process parses documents, into smaller stack frames: after
+      // a few hundred documents on Node 24 (Maglev), a few thousand on Node 20, 3,000 nested `[` parsed
+      // and validation answered GRAPHQL_VALIDATION_FAILED instead. The service runs in this process.
+      for (let i = 0; i < 3000; i++) parse(`query Q${i}($v: [[Int]]) { a(x: [[1, 2], [3, [4]]], y: { z: [5] }) { b { c { ...F } } } }`);
+      const deep = `{ graph(slug: "x") { migrations(status: ${'['.repeat(3000)}${']'.repeat(3000)}) { id } } }`;
+      const { status, body } = await post({ query: deep });
+      expect(status).toBe(400);
+      expect(body.errors).toEqual([
+        {
+          message: expect.stringContaining(
+            'The document is nested too deeply to parse: its brackets ({ [ (), fragment spreads written out',
+          ),
+          extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+        },
+      ]);
+      expect(body.errors![0].message).toContain('nest 3003 levels deep; the maximum is 256.');
+      const selections = await post({ query: `{${'a {'.repeat(3000)} b ${'}'.repeat(3000)}}` });
+      expect(selections.status).toBe(400);
+      expect(selections.body.errors![0].message).toContain('nest 3001 levels deep; the maximum is 256.');
+      // Brackets in strings and comments are no nesting.
+      const quoted = await post({ query: `{ __typename(x: "${'['.repeat(300)}") # ${'{'.repeat(300)}\n}` });
+      expect(quoted.body.errors![0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(internalErrorsLogged()).toEqual([]);
+    });
+
+    it('fragments count as written out in place: two chains of fragments, each shallow, are refused, not a 500', async () => {
+      // graphql-js's OverlappingFieldsCanBeMerged compares `a0` and `b0` level by level, following the
+      // fragments, recursively: about 800 levels ran out of stack on Node 24, a 500 Internal server error.
+      const fragment = (side: string, i: number) =>
+        `fragment ${side}${i} on __Type{${'ofType{'.repeat(120)}${i < 7 ? `...${side}${i + 1}` : 'name'}${'}'.repeat(120)}}`;
+      const chains = Array.from({ length: 8 }, (_, i) => fragment('a', i) + fragment('b', i)).join(' ');
+      const { status, body } = await post({ query: `{__type(name:"Graph"){...a0 ...b0}} ${chains}` });
+      expect(status).toBe(400);
+      expect(body.errors).toHaveLength(1);
+      expect(body.errors![0].extensions).toEqual({ code: 'GRAPHQL_PARSE_FAILED' });
+      expect(body.errors![0].message).toContain('nest 970 levels deep; the maximum is 256.');
+      expect(internalErrorsLogged()).toEqual([]);
+    });
+
+    it('a subscription nested too deeply is refused the same way (GraphQL over SSE)', async () => {
+      const response = await fetch(`${service.url}/graphql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'content-type': 'application/json' },
+        body: JSON.stringify({ query: `subscription { a(x: ${'['.repeat(3000)}${']'.repeat(3000)}) }` }),
+      });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { errors: any[] };
+      expect(body.errors).toEqual([
+        { message: expect.stringContaining('nest 3002 levels deep; the maximum is 256.'), extensions: { code: 'GRAPHQL_PARSE_FAILED' } },
+      ]);
     });
 
     it.each([

@@ -1,7 +1,9 @@
 // Operation limits (src/graphql/limits.ts) over real HTTP: for each, a query just under the limit
 // runs and one just over is refused before execution with the limit's named error code.
 import { randomUUID } from 'node:crypto';
+import { buildSchema, getIntrospectionQuery, parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentNesting } from '../../src/graphql/limits.js';
 import { insertGraph, insertManyRuns } from '../helpers/fixtures.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 
@@ -111,6 +113,16 @@ describe('GraphQL operation limits', () => {
     expectRefused(await query('{'.repeat(601)), 'MAX_QUERY_SIZE_LIMIT', 413);
   });
 
+  it('nesting: brackets 256 levels deep are parsed, 257 are GRAPHQL_PARSE_FAILED before parsing, on any engine', async () => {
+    // `{ graph(…) { migrations(` is 3 levels; the rest is a list literal nested inside.
+    const nested = (levels: number) =>
+      `{ graph(slug: "default") { migrations(status: ${'['.repeat(levels - 3)}${']'.repeat(levels - 3)}) { id } } }`;
+    expectRefused(await query(nested(256)), 'GRAPHQL_VALIDATION_FAILED');
+    const refused = await query(nested(257));
+    expectRefused(refused, 'GRAPHQL_PARSE_FAILED');
+    expect(refused.body.errors![0]!.message).toContain('nest 257 levels deep; the maximum is 256.');
+  });
+
   it('refuses a batched (array) request with a clear BAD_REQUEST', async () => {
     const answer = await post([{ query: '{ __typename }' }, { query: '{ __typename }' }]);
     expectRefused(answer, 'BAD_REQUEST');
@@ -119,6 +131,39 @@ describe('GraphQL operation limits', () => {
 
   it('keeps introspection on outside production', async () => {
     expectRuns(await query('{ __schema { queryType { name } } }'));
+  });
+});
+
+describe("documentNesting: brackets read by graphql-js's lexer, fragment spreads written out", () => {
+  it.each([
+    ['an ordinary query', 'query($slug: String!) { graph(slug: $slug) { migrations(limit: 100) { id } } }', 3],
+    ["graphql-js's introspection query", getIntrospectionQuery(), 18],
+    ['brackets in strings and comments', `{ a(x: "[[\\"[[", y: """ {{ \\""" {{ """) # ((((\n b }`, 2],
+    ['a byte order mark', '\ufeff{ a { b } }', 2],
+    ['an inline fragment', '{ a { ... on T { b { c } } } }', 4],
+    ['spreads, comments between', '{ a { ...F } } fragment # x\n F on T { b { ...G } } fragment G on T { c { d } }', 6],
+    ['anonymous operations', '{ a } { b { c { d } } }', 3],
+    ['variables and directives', 'query Q($a: [[Int]] = [[1]]) @x(y: { z: [1] }) { a }', 3],
+    ['a fragment named query', '{ a { ...query } } fragment query on T { b { c { d } } }', 5],
+    ['a type condition named query', '{ a { ...F } } fragment F on query { b { c { d } } }', 5],
+    ['a union member named fragment', 'union U = fragment fragment F on T { b { c { d } } } { a { ...F } }', 5],
+    ['a definition with brackets left open before', 'directive @d(a: Int) on FIELD { a { ...F } } fragment F on T { b { c { d } } }', 5],
+    ['a fragment given twice: both bodies', '{ a { ...F } } fragment F on T { b } fragment F on T { b { c { d } } }', 5],
+    ['a cycle: every fragment stacked on the operation', '{ a { ...F } } fragment F on T { b { ...G } } fragment G on T { c { ...F } }', 6],
+    ['a syntax error in the tokens: what comes before', '{ a { b { c } } } ? { ((((((( }', 3],
+    ['an unterminated string: what comes before', '{ a { b(x: "abc\n[[[[[[[[[[) } }', 3],
+  ])('%s', (_name, query, nesting) => {
+    expect(documentNesting(query)).toBe(nesting);
+  });
+
+  it("matches graphql-js's recursion through fragments: a chain it cannot validate is measured in full", () => {
+    // Type conditions named like keywords; the chain overflows OverlappingFieldsCanBeMerged.
+    const fragment = (side: string, i: number) =>
+      `fragment ${side}${i} on query{${'ofType{'.repeat(120)}${i < 7 ? `...${side}${i + 1}` : 'name'}${'}'.repeat(120)}}`;
+    const chains = Array.from({ length: 8 }, (_, i) => fragment('a', i) + fragment('b', i)).join(' ');
+    const query = `{__type(name:"Graph"){...a0 ...b0}} ${chains}`;
+    expect(() => validate(buildSchema('type Query { a: Int }'), parse(query))).toThrow(RangeError);
+    expect(documentNesting(query)).toBe(970);
   });
 });
 
