@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { freePort } from '../test/helpers/net.js';
+import { productionNodeArgs } from '../test/helpers/productionStart.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -16,14 +17,20 @@ export interface Side {
 /**
  * Starts `side` on a free loopback port in production mode with `env` and then the side's own
  * settings, and waits until it is ready. The instance's stdout is dropped unless `stdout` is set.
- * Two settings are the benchmark's, not the service's, to compare runtimes or builds side by side:
- * BENCH_NODE, the Node.js binary to run (default: the benchmark's own), and BENCH_ROOT, the checkout
- * whose dist/ to run (default: this one).
+ * It runs as `npm run start:prod` does, flags included. Three settings are the benchmark's, not the
+ * service's, to compare runtimes, flags or builds side by side: BENCH_NODE, the Node.js binary to run
+ * (default: the benchmark's own), BENCH_NODE_FLAGS, its command-line flags instead of start:prod's,
+ * space-separated (V8's, which NODE_OPTIONS mostly refuses; `-` for none), and BENCH_ROOT, the
+ * checkout whose dist/ to run (default: this one).
  */
 export async function startSide(side: Side, env: Record<string, string>, stdout: 'ignore' | 'inherit' = 'ignore'): Promise<void> {
   const port = await freePort();
-  const { BENCH_NODE, BENCH_ROOT, ...settings } = { ...env, ...side.env };
-  side.child = spawn(BENCH_NODE ?? process.execPath, ['dist/main.js'], {
+  const { BENCH_NODE, BENCH_NODE_FLAGS, BENCH_ROOT, ...settings } = { ...env, ...side.env };
+  const args =
+    BENCH_NODE_FLAGS === undefined
+      ? productionNodeArgs()
+      : [...BENCH_NODE_FLAGS.split(' ').filter((flag) => flag && flag !== '-'), 'dist/main.js'];
+  side.child = spawn(BENCH_NODE ?? process.execPath, args, {
     cwd: BENCH_ROOT ?? root,
     env: {
       PATH: process.env.PATH ?? '',

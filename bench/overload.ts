@@ -1,6 +1,7 @@
 // npm run bench:overload: the production build under 10× its capacity, 1,000 connections for 10 s
 // with a 10 s client timeout (autocannon), on two loads: REST limit=500 alone, and REST limit=500 +
-// GraphQL migrations(limit: 100) mixed half and half (random slugs of 1,000 graphs × 200 runs). Each
+// GraphQL migrations(limit: 100) mixed half and half (random slugs of 1,000 graphs × 200 runs); a
+// third, REST limit=100, on request (OVERLOAD_LOADS). Each
 // side is the same build (`node dist/main.js`) with other load-shedding settings (docs/decisions/0006):
 //   off        every bound 0 and Node's one accepting handle: the old behaviour (pg-pool's unbounded queue,
 //              bounded by the 2 s connect timeout)
@@ -9,13 +10,16 @@
 //   door-only  the in-flight bound and the under-pressure backstops alone (pg-pool's old queue)
 // Sides run interleaved, round by round, so the shared machine's drift falls on all of them. Printed
 // per run: served (200) count and p50/p99, refusals (503) count and p50/p99, client timeouts, other
-// errors; then medians over rounds. Knobs: OVERLOAD_ROUNDS (2), OVERLOAD_DURATION (10 s),
-// OVERLOAD_CONNECTIONS (1000), OVERLOAD_SIDES (comma-separated, default all four), OVERLOAD_EXTRA
-// (more sides: 'name:VAR=value,VAR=value;…', then named in OVERLOAD_SIDES).
+// errors, the instance's peak RSS so far (VmHWM); then medians over rounds. Knobs: OVERLOAD_ROUNDS
+// (2), OVERLOAD_DURATION (10 s), OVERLOAD_CONNECTIONS (1000), OVERLOAD_LOADS (comma-separated of
+// rest500, mixed, rest100; default rest500,mixed; a number: that many of the default), OVERLOAD_SIDES (comma-separated, default all
+// four), OVERLOAD_EXTRA (more sides: 'name:VAR=value,VAR=value;…', then named in OVERLOAD_SIDES; a
+// side's BENCH_NODE_FLAGS sets its runtime flags, BENCH_NODE and BENCH_ROOT its Node and checkout;
+// bench/instances.ts).
 // Writes bench/results/overload-latest.json.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -82,6 +86,8 @@ interface Run {
   healthzMaxMs: number;
   /** The machine's 1-minute load average when the run ended (2 cores, shared). */
   load1: number;
+  /** The instance's peak resident memory since it started (VmHWM), when the run ended. */
+  peakRssMb: number;
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -149,12 +155,13 @@ async function measure(side: Side, load: string, round: number, makeRequest: Req
     healthzOk,
     healthzMaxMs,
     load1: os.loadavg()[0]!,
+    peakRssMb: Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${side.child!.pid}/status`, 'utf8'))?.[1]) / 1024,
   };
 }
 
 const ms = (value: number) => (Number.isNaN(value) ? '–' : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${Math.round(value)} ms`);
 const row = (r: Omit<Run, 'round' | 'load'> & { round: number | string }) =>
-  `| ${r.side} | ${r.round} | ${r.served} | ${ms(r.servedP50)} | ${ms(r.servedP99)} | ${r.refused} | ${ms(r.refusedP50)} | ${ms(r.refusedP99)} | ${r.timeouts} | ${r.errors} | ${r.healthzOk}/${DURATION - 1}, max ${ms(r.healthzMaxMs)} | ${r.load1.toFixed(1)} |`;
+  `| ${r.side} | ${r.round} | ${r.served} | ${ms(r.servedP50)} | ${ms(r.servedP99)} | ${r.refused} | ${ms(r.refusedP50)} | ${ms(r.refusedP99)} | ${r.timeouts} | ${r.errors} | ${r.healthzOk}/${DURATION - 1}, max ${ms(r.healthzMaxMs)} | ${r.load1.toFixed(1)} | ${Math.round(r.peakRssMb)} MB |`;
 
 async function main() {
   const started = Date.now();
@@ -165,7 +172,8 @@ async function main() {
       settings
         .split(',')
         .filter(Boolean)
-        .map((pair) => pair.split('=') as [string, string]),
+        // At the first '=': a value may hold more (BENCH_NODE_FLAGS=--max-semi-space-size=16 --heap-growing-percent=50).
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
     );
   }
   const sideNames = (process.env.OVERLOAD_SIDES ?? Object.keys(ALL_SIDES).join(',')).split(',').map((name) => name.trim());
@@ -200,7 +208,12 @@ async function main() {
     const token = await signAccessToken(SECRET, { sub: USER_ID, expiresIn: '2h' });
     const slug = () => `graph_${String(1 + Math.floor(Math.random() * GRAPHS)).padStart(4, '0')}`;
     const authorization = `Bearer ${token}`;
-    const rest = () => ({ method: 'GET' as const, path: `/api/v1/graphs/${slug()}/migrations?limit=500`, headers: { authorization } });
+    const restPage = (limit: number) => () => ({
+      method: 'GET' as const,
+      path: `/api/v1/graphs/${slug()}/migrations?limit=${limit}`,
+      headers: { authorization },
+    });
+    const rest = restPage(500);
     const query =
       'query($slug: String!) { graph(slug: $slug) { migrations(limit: 100) { id graphId fromVersion toVersion migrationId status startedAt finishedAt error workflowRunId createdAt } } }';
     const graphql = () => ({
@@ -209,12 +222,19 @@ async function main() {
       headers: { authorization, 'content-type': 'application/json' },
       body: JSON.stringify({ query, variables: { slug: slug() } }),
     });
-    const loads = (
-      [
-        ['REST limit=500', rest],
-        ['REST limit=500 + GraphQL limit: 100', () => (Math.random() < 0.5 ? rest() : graphql())],
-      ] as [string, RequestFactory][]
-    ).slice(0, Number(process.env.OVERLOAD_LOADS ?? 2));
+    const allLoads: Record<string, [string, RequestFactory]> = {
+      rest500: ['REST limit=500', rest],
+      mixed: ['REST limit=500 + GraphQL limit: 100', () => (Math.random() < 0.5 ? rest() : graphql())],
+      rest100: ['REST limit=100', restPage(100)],
+    };
+    // A number (as earlier records give it) keeps the first loads of the default.
+    const chosen = process.env.OVERLOAD_LOADS ?? 'rest500,mixed';
+    const keys = /^\d+$/.test(chosen) ? ['rest500', 'mixed'].slice(0, Number(chosen)) : chosen.split(',');
+    const loads = keys.map((key) => {
+      const load = allLoads[key.trim()];
+      if (!load) throw new Error(`OVERLOAD_LOADS: unknown load ${key} (${Object.keys(allLoads).join(', ')})`);
+      return load;
+    });
     // Every side answers both shapes, the same runs, before anything is timed.
     for (const make of [rest, graphql] as RequestFactory[]) {
       const request = make();
@@ -264,8 +284,8 @@ async function main() {
         '',
         `### ${load}`,
         '',
-        '| side | round | 200s | 200 p50 | 200 p99 | 503s | 503 p50 | 503 p99 | timeouts | errors | /healthz | load avg |',
-        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+        '| side | round | 200s | 200 p50 | 200 p99 | 503s | 503 p50 | 503 p99 | timeouts | errors | /healthz | load avg | peak RSS |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
       );
       for (const side of sides) {
         const mine = runs.filter((run) => run.side === side.name && run.load === load);
@@ -286,6 +306,7 @@ async function main() {
             healthzOk: pick('healthzOk'),
             healthzMaxMs: pick('healthzMaxMs'),
             load1: pick('load1'),
+            peakRssMb: Math.max(...mine.map((run) => run.peakRssMb)),
           }),
         );
       }

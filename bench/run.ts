@@ -14,6 +14,7 @@ import { FOLD_STATEMENT_MARK } from '../src/data/migrationStats.js';
 import { createDatabase } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
 import { freePort } from '../test/helpers/net.js';
+import { productionNodeArgs } from '../test/helpers/productionStart.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -279,12 +280,8 @@ async function main() {
     );
     const token = await signAccessToken(SECRET, { sub: USER_ID, expiresIn: '2h' });
     // The service runs as the README's production command (`npm run start:prod`) runs it, flags included.
-    const productionCommand = (
-      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
-    ).scripts['start:prod']!;
-    const [program, ...productionArgs] = productionCommand.split(/\s+/);
-    if (program !== 'node') throw new Error(`start:prod is expected to be a node command: ${productionCommand}`);
-    log(`service: ${productionCommand}`);
+    const productionArgs = productionNodeArgs();
+    log(`service: node ${productionArgs.join(' ')}`);
     const service = await startProcess(
       'service',
       productionArgs,

@@ -1,5 +1,5 @@
 // The production start needs no TypeScript tooling: the service compiled into dist/ as `npm run
-// build` does, started as `npm run start:prod` does (`node dist/main.js`) on each database, answers on both doors and stops on
+// build` does, started as `npm run start:prod` does (`node [its flags] dist/main.js`) on each database, answers on both doors and stops on
 // SIGTERM, and everything it loaded is in a production install (`npm ci --omit=dev --omit=optional`);
 // no compiler, loader, bundler or Prisma CLI is among it.
 import { execFile, spawn } from 'node:child_process';
@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, DATABASE_KINDS } from './helpers/databases.js';
 import { freePort } from './helpers/net.js';
+import { productionNodeArgs } from './helpers/productionStart.js';
 
 const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
@@ -45,7 +46,7 @@ describe.each(DATABASE_KINDS)('the production start on %s', (kind) => {
     const database = await createTestDatabase(kind);
     const recorded = path.join(await mkdtemp(path.join(tmpdir(), 'gms-production-')), 'packages.txt');
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', './test/helpers/recordPackages.mjs', 'dist/main.js'], {
+    const child = spawn(process.execPath, ['--import', './test/helpers/recordPackages.mjs', ...productionNodeArgs()], {
       cwd: REPOSITORY,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
