@@ -1,10 +1,11 @@
 // Tracing is off unless an OTLP endpoint is configured, and off it costs nothing: a real process
-// (test/helpers/loadedPackages.ts) serves a request on each door and reports what it loaded. No
-// OpenTelemetry SDK, exporter or instrumentation; only @opentelemetry/api, which prom-client loads
-// for its exemplars whether or not anything traces (it is the no-op API, holding no provider).
+// (test/helpers/loadedPackages.ts) serves a request on each door, and test/helpers/recordPackages.mjs
+// reports what it loaded. No OpenTelemetry SDK, exporter or instrumentation; only @opentelemetry/api,
+// which prom-client loads for its exemplars whether or not anything traces (the no-op API, holding
+// no provider).
 // With an endpoint set the very same run loads the SDK: the check can fail.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,21 +18,33 @@ const directories: string[] = [];
 async function loadedPackages(env: Record<string, string>): Promise<{ answers: number[]; packages: string[] }> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'gms-tracing-off-'));
   directories.push(dataDir);
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/helpers/loadedPackages.ts'], {
-    cwd: REPOSITORY,
-    timeout: 90_000,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      APOLLO_TELEMETRY_DISABLED: 'true',
-      DATA_DIR: dataDir,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      SEED_ON_FIRST_START: 'false',
-      AUTH_JWT_SECRET: 'tracing-off-test-secret-0123456789abcdef',
-      ...env,
+  const recorded = path.join(dataDir, 'packages.txt');
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', './test/helpers/recordPackages.mjs', '--import', 'tsx', 'test/helpers/loadedPackages.ts'],
+    {
+      cwd: REPOSITORY,
+      timeout: 90_000,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        APOLLO_TELEMETRY_DISABLED: 'true',
+        DATA_DIR: dataDir,
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        SEED_ON_FIRST_START: 'false',
+        AUTH_JWT_SECRET: 'tracing-off-test-secret-0123456789abcdef',
+        RECORD_PACKAGES_TO: recorded,
+        ...env,
+      },
     },
-  });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+  );
+  const packages = (await readFile(recorded, 'utf8'))
+    .split('\n')
+    .map((directory) => /.*node_modules\/((?:@[^/]+\/)?[^/]+)$/.exec(directory)?.[1]);
+  return {
+    answers: JSON.parse(stdout.trim().split('\n').at(-1)!),
+    packages: [...new Set(packages.filter((name) => name !== undefined))].sort(),
+  };
 }
 
 describe('tracing off by default', () => {

@@ -1,23 +1,9 @@
-// Run as a child process (`node --import tsx`) by test/tracingOff.test.ts: starts the service with
-// the environment it is given, answers one request on each door, stops, and prints the packages
-// under node_modules that the process loaded. A package may load as CommonJS (it lands in the
-// require cache) or as an ES module (OpenTelemetry's 3.x packages give `import` their `.mjs`
-// build, which never does): a resolve hook, registered before the service is imported, records the
-// files of both.
-import { createRequire, registerHooks } from 'node:module';
-
-const resolved = new Set<string>();
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    const result = nextResolve(specifier, context);
-    resolved.add(result.url);
-    return result;
-  },
-});
-
-const { loadConfig } = await import('../../src/config.js');
-const { createLogger } = await import('../../src/logger.js');
-const { startService } = await import('../../src/service.js');
+// Run as a child process by test/tracingOff.test.ts, after test/helpers/recordPackages.mjs (which
+// records what the process loads) and tsx: starts the service with the environment it is given,
+// answers one request on each door, stops, and prints the answers' statuses.
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startService } from '../../src/service.js';
 
 const service = await startService(loadConfig(process.env), createLogger('silent'));
 const answers = [
@@ -31,9 +17,4 @@ const answers = [
   ).status,
 ];
 await service.close();
-const packages = new Set<string>();
-for (const file of [...Object.keys(createRequire(import.meta.url).cache), ...resolved]) {
-  const name = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1];
-  if (name) packages.add(name);
-}
-console.log(JSON.stringify({ answers, packages: [...packages].sort() }));
+console.log(JSON.stringify(answers));
