@@ -12,7 +12,7 @@ import type { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { SqlDriverAdapter, SqlQuery } from '@prisma/driver-adapter-utils';
 import { createLogger, type Logger } from '../logger.js';
 import type { DatabaseTarget, Tracing } from '../tracing.js';
-import { PoolSaturatedError, type PoolRefusalReason } from './errors.js';
+import { DatabaseClosingError, PoolSaturatedError, type PoolRefusalReason } from './errors.js';
 import { postgresLiveSession, type Listen, type LiveSession } from './listen.js';
 import { Prisma, PrismaClient } from './generated/client.js';
 
@@ -529,6 +529,7 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
       return result;
     };
   const transaction = transactionWith(logged);
+  const work = workInProgress();
   const prisma = onQuery
     ? new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] }).$on('query', (event) =>
         onQuery({ query: event.query, durationMs: event.duration }),
@@ -536,8 +537,8 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
     : new PrismaClient({ adapter });
   return {
     prisma,
-    query,
-    transaction,
+    query: (statement) => work.run(() => query(statement)),
+    transaction: (statements) => work.run(() => transaction(statements)),
     kind: config.kind,
     readsFromReplica: readDriver !== driver,
     poolStatus: () => (readPool ? status(readPool) : pool ? status(pool) : undefined),
@@ -568,10 +569,47 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
       liveSession ??
       (listen ? { listen, query: unlogged((request) => driver.queryRaw(request)), transaction: transactionWith(unlogged) } : undefined),
     async close() {
+      await work.finish();
       if (readDriver !== driver) await readDriver.dispose();
       await driver.dispose();
       await prisma.$disconnect();
       for (const close of closers) await close();
+    },
+  };
+}
+
+/** How long close() lets the statements and transactions under way finish before it ends the pools. */
+const CLOSE_WAIT_MS = 5_000;
+
+/**
+ * The statements and transactions under way. close() lets them finish (after the drain, those of
+ * requests whose clients left: they still run to their end) and from then on refuses new ones with
+ * DatabaseClosingError, an unavailable database logged quietly, instead of letting them meet pools
+ * already ended (an error with a stack per abandoned request on every deploy under load).
+ */
+function workInProgress() {
+  let running = 0;
+  let closing = false;
+  let idle: (() => void) | undefined;
+  return {
+    async run<T>(work: () => Promise<T>): Promise<T> {
+      if (closing) throw new DatabaseClosingError();
+      running += 1;
+      try {
+        return await work();
+      } finally {
+        running -= 1;
+        if (running === 0) idle?.();
+      }
+    },
+    async finish(): Promise<void> {
+      closing = true;
+      if (running === 0) return;
+      const { promise, resolve } = Promise.withResolvers<void>();
+      idle = resolve;
+      const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      await promise;
+      clearTimeout(timer);
     },
   };
 }

@@ -104,6 +104,23 @@ export class PoolSaturatedError extends Error {
   }
 }
 
+/**
+ * A statement or transaction asked for once the instance has begun closing its database (its
+ * shutdown, after the drain): the work of a request whose client has already left, since the drain
+ * waited for every connected one. Answered as an unavailable database (503), logged quietly.
+ */
+export class DatabaseClosingError extends Error {
+  override readonly name = 'DatabaseClosingError';
+  constructor() {
+    super('The database is closing: the instance is shutting down');
+  }
+}
+
+/** True when `error` is (or wraps) a refusal by a closing database (src/db/client.ts, close()). */
+export function isDatabaseClosing(error: unknown): boolean {
+  return findInChain(error, (candidate) => (candidate instanceof DatabaseClosingError ? true : undefined)) ?? false;
+}
+
 /** Errors nest (GraphQLError → Prisma error → DriverAdapterError → its cause): the first in the chain that `matches`, bounded. */
 function findInChain<T>(error: unknown, matches: (candidate: Inspectable) => T | undefined): T | undefined {
   const seen = new Set<unknown>();
@@ -128,8 +145,11 @@ export function poolRefusal(error: unknown): PoolRefusalReason | undefined {
 /** True for an unavailable database, and for a saturated pool's refusal (the same answer on the wire: 503). */
 export function isDatabaseUnavailable(error: unknown): boolean {
   return (
-    findInChain(error, (candidate) => (candidate instanceof PoolSaturatedError || describesUnavailable(candidate) ? true : undefined)) ??
-    false
+    findInChain(error, (candidate) =>
+      candidate instanceof PoolSaturatedError || candidate instanceof DatabaseClosingError || describesUnavailable(candidate)
+        ? true
+        : undefined,
+    ) ?? false
   );
 }
 

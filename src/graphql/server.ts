@@ -7,7 +7,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { getOperationAST, GraphQLError, Kind, parse, type GraphQLFormattedError } from 'graphql';
 import { HISTORY_LIMIT } from '../data/migrationRuns.js';
-import { isDatabaseUnavailable, poolRefusal, RETRY_AFTER_SECONDS } from '../db/errors.js';
+import { isDatabaseClosing, isDatabaseUnavailable, poolRefusal, RETRY_AFTER_SECONDS } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Context } from '../core/context.js';
@@ -42,6 +42,7 @@ const logInternalErrors: ApolloServerPlugin<Context> = {
           const refused = poolRefusal(error);
           // A saturated pool is load shed (counted by reason in the metrics), not a fault: no stack.
           if (refused) contextValue.logger.info({ reason: refused, path: error.path }, 'request shed: every pooled connection busy');
+          else if (isDatabaseClosing(error)) contextValue.logger.debug('request ended by the shutdown: its client had left');
           else if (isDatabaseUnavailable(error)) {
             contextValue.logger.warn({ err: error.originalError ?? error, path: error.path }, 'database unavailable');
           } else if (!CLIENT_ERROR_CODES.has(String(error.extensions?.code))) {

@@ -15,7 +15,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Database } from '../db/client.js';
-import { isDatabaseUnavailable, poolRefusal, RETRY_AFTER_SECONDS } from '../db/errors.js';
+import { isDatabaseClosing, isDatabaseUnavailable, poolRefusal, RETRY_AFTER_SECONDS } from '../db/errors.js';
 import type { CreateContext } from '../core/context.js';
 import type { GraphQLServer } from '../graphql/server.js';
 import type { Logger } from '../logger.js';
@@ -266,6 +266,7 @@ export async function createApp({
     // The detail (SQL, driver messages, stack) goes to the log under the request id, never to the client.
     // A saturated pool is load shed (counted by reason in the metrics), not a fault: no stack.
     if (refused) request.log.info({ reason: refused }, 'request shed: every pooled connection busy');
+    else if (isDatabaseClosing(error)) request.log.debug('request ended by the shutdown: its client had left');
     else if (unavailable) request.log.warn({ err: error }, 'database unavailable');
     else request.log.error({ err: error }, 'request failed');
     if (reply.sent || reply.raw.headersSent) {
