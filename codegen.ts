@@ -18,8 +18,8 @@ const config: CodegenConfig = {
           GraphMigrationRunConnection: '../../core/history.js#MigrationRunPage',
           // An edge is its run and its page's filter: the cursor is derived from the run's position and the filter.
           GraphMigrationRunEdge: '../resolvers/GraphMigrationRunConnection.js#MigrationRunEdge',
-          // A change of the feed (src/data/runChanges.ts): cursor and kind are derived from it.
-          MigrationRunEvent: '../../data/runChanges.js#RunChange',
+          // A change of a run in the feed (src/data/runChanges.ts): cursor and kind are derived from it.
+          MigrationRunEvent: '../../data/runChanges.js#RunEvent',
           // Statistics as one statement reads them; durationSeconds is absent when it was not selected.
           MigrationStats: '../../data/migrationStats.js#MigrationStatsRecord',
         },

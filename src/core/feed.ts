@@ -8,7 +8,7 @@
 // continues live: it is registered at the feed's current position P in the same turn that P is
 // read, so the replay covers (cursor, P] and the live changes start after P, with no gap and no
 // duplicate at the seam.
-import type { RunChange } from '../data/runChanges.js';
+import type { HistoryTruncation, RunChange, RunEvent } from '../data/runChanges.js';
 import type { Logger } from '../logger.js';
 
 /** What the feed needs from the database (src/data/runChanges.ts over src/db/client.ts). */
@@ -38,6 +38,8 @@ export interface FeedSettings {
 /** Why a stream ended: the door says it in its own shape. */
 export type StreamEnd =
   | { reason: 'overflow'; lastCursor: string | null }
+  // The runs were truncated (the history emptied): reload, then resume after the truncation's cursor.
+  | { reason: 'reset'; lastCursor: string }
   | { reason: 'access'; denial: 'invalid_token' | 'not_member' | 'superusers_only' }
   | { reason: 'graph_gone' }
   | { reason: 'shutdown' }
@@ -64,8 +66,11 @@ export interface StreamOptions {
   after?: bigint;
 }
 
-/** A stream's changes in feed order, then its end. Iterate it once; `close()` ends it from the reading side. */
-export class RunStream implements AsyncIterable<RunChange> {
+/**
+ * A stream's changes of runs in feed order, then its end. Iterate it once; `close()` ends it from the
+ * reading side. A truncation ends it (`reset`) once the changes before it are read.
+ */
+export class RunStream implements AsyncIterable<RunEvent> {
   private buffer: RunChange[] = [];
   private ended: StreamEnd | undefined;
   private wake: (() => void) | undefined;
@@ -79,11 +84,17 @@ export class RunStream implements AsyncIterable<RunChange> {
     at: bigint,
     private readonly bufferSize: number,
   ) {
-    this.last = options.after === undefined ? null : options.after.toString();
+    // Before any change is handed over, where the stream starts: resuming after it misses nothing,
+    // also when it overflows before its first event.
+    const start = options.after ?? at;
+    this.last = start > 0n ? start.toString() : null;
     if (options.after !== undefined && options.after < at) this.replay = { from: options.after, until: at };
   }
 
-  /** The cursor of the last change handed to the reader (the one to resume after); null before any. */
+  /**
+   * The cursor to resume after: the last change handed to the reader; before any, the position the
+   * stream started after (null when the feed had none).
+   */
   get lastCursor(): string | null {
     return this.last;
   }
@@ -94,6 +105,7 @@ export class RunStream implements AsyncIterable<RunChange> {
 
   matches(change: RunChange): boolean {
     const { graphId, statuses } = this.options;
+    if (change.kind === 'TRUNCATED') return true;
     return (graphId === null || change.run.graphId === graphId) && (statuses === undefined || statuses.includes(change.run.status));
   }
 
@@ -124,7 +136,13 @@ export class RunStream implements AsyncIterable<RunChange> {
     this.finish({ reason: 'closed' });
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<RunChange> {
+  /** At a truncation: the stream ends, to be resumed after it. */
+  private reset(truncation: HistoryTruncation) {
+    this.last = cursorOf(truncation);
+    this.finish({ reason: 'reset', lastCursor: this.last });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<RunEvent> {
     try {
       while (this.replay && !this.ended) {
         const { from, until } = this.replay;
@@ -132,6 +150,7 @@ export class RunStream implements AsyncIterable<RunChange> {
         for (const change of page) {
           if (this.ended) return;
           if (!this.matches(change)) continue;
+          if (change.kind === 'TRUNCATED') return this.reset(change);
           this.last = cursorOf(change);
           yield change;
         }
@@ -139,6 +158,7 @@ export class RunStream implements AsyncIterable<RunChange> {
       }
       while (!this.ended) {
         const change = this.buffer.shift();
+        if (change?.kind === 'TRUNCATED') return this.reset(change);
         if (change) {
           this.last = cursorOf(change);
           yield change;

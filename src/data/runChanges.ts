@@ -1,6 +1,7 @@
-// The change feed of migration runs (docs/decisions/0008): what the capture trigger of
-// prisma/migrations/20261202000000_run_change_feed recorded, put in commit order, read after a
-// position, and pruned.
+// The change feed of migration runs (docs/decisions/0008): what the capture triggers of
+// prisma/migrations/20261202000000_run_change_feed (inserts, updates) and
+// 20261206100000_run_deletions_in_feed (deletes, truncations) recorded, put in commit order, read
+// after a position, and pruned.
 import type { RunSql, TransactionSql } from '../db/client.js';
 import { Prisma } from '../db/generated/client.js';
 import type { MigrationRunRecord } from './migrationRuns.js';
@@ -15,15 +16,25 @@ export const FEED_STATEMENT_MARK = '/* change feed */';
 // pg_try_advisory_xact_lock's key: one instance orders the feed at a time. ('gmrfeed' in ASCII.)
 const ORDERING_LOCK = 0x676d7266656564n;
 
-export type ChangeKind = 'INSERTED' | 'UPDATED';
+/** What happened to a run: DELETED carries the run as it was. */
+export type ChangeKind = 'INSERTED' | 'UPDATED' | 'DELETED';
 
-export interface RunChange {
+/** A change of one run. */
+export interface RunEvent {
   /** The change's place in the feed: commit order. */
   position: bigint;
   kind: ChangeKind;
-  /** The run as this change left it. */
+  /** The run as this change left it (as it was, for DELETED). */
   run: MigrationRunRecord;
 }
+
+/** A TRUNCATE of the runs (prisma/migrations/20261206100000_run_deletions_in_feed): no run, every stream's concern. */
+export interface HistoryTruncation {
+  position: bigint;
+  kind: 'TRUNCATED';
+}
+
+export type RunChange = RunEvent | HistoryTruncation;
 
 /**
  * Gives every committed change without a position one, in capture order, in one transaction under
@@ -73,7 +84,8 @@ export async function orderCommittedChanges(
 
 interface ChangeRow extends MigrationRunRecord {
   position: string;
-  kind: ChangeKind;
+  /** A truncation's run columns are NULL: not read. */
+  kind: RunChange['kind'];
 }
 
 /** The run columns of a change row `c`, as MigrationRunRecord (the history's own format). */
@@ -84,17 +96,24 @@ const CHANGE_COLUMNS = Prisma.sql`
   ${utcTimestamp('c.started_at')} AS "startedAt", ${utcTimestamp('c.finished_at')} AS "finishedAt",
   c.error, c.workflow_run_id AS "workflowRunId", ${utcTimestamp('c.created_at')} AS "createdAt"`;
 
-/** Up to `limit` changes after `position`, in feed order, deleted graphs' left out; `graphId` narrows to one graph's. */
+/**
+ * Up to `limit` changes after `position`, in feed order, deleted graphs' left out (a graph deleted
+ * outright too: its runs' deletions as well); `graphId` narrows to one graph's. Truncations concern
+ * every graph: always included.
+ */
 export async function changesAfter(query: RunSql, position: bigint, limit: number, graphId?: string): Promise<RunChange[]> {
   const result = await query(Prisma.sql`
     /* change feed */ SELECT ${CHANGE_COLUMNS}
     FROM graph_migration_run_changes c
-    JOIN graphs g ON g.id = c.graph_id AND g.status <> 'deleted'
+    LEFT JOIN graphs g ON g.id = c.graph_id
     WHERE c.position > ${position.toString()}::bigint
-      ${graphId === undefined ? Prisma.empty : Prisma.sql`AND c.graph_id = ${graphId}::uuid`}
+      AND (c.kind = 'TRUNCATED' OR g.status <> 'deleted')
+      ${graphId === undefined ? Prisma.empty : Prisma.sql`AND (c.kind = 'TRUNCATED' OR c.graph_id = ${graphId}::uuid)`}
     ORDER BY c.position
     LIMIT ${limit}::int`);
-  return records<ChangeRow>(result).map(({ position: at, kind, ...run }) => ({ position: BigInt(at), kind, run }));
+  return records<ChangeRow>(result).map(({ position: at, kind, ...run }): RunChange =>
+    kind === 'TRUNCATED' ? { position: BigInt(at), kind } : { position: BigInt(at), kind, run },
+  );
 }
 
 /** The feed's ends: the last position given (0 when none), and the last pruned (a cursor at or below it cannot be resumed). */

@@ -117,4 +117,7 @@ export const CLIENT_ERROR_CODES = new Set([
   'COST_ESTIMATED_TOO_EXPENSIVE',
   'MAX_QUERY_SIZE_LIMIT',
   SERVICE_UNAVAILABLE,
+  // A subscription's own end (src/graphql/resolvers/Subscription.ts), with the cursor to resume after.
+  'STREAM_OVERFLOW',
+  'HISTORY_RESET',
 ]);

@@ -488,7 +488,7 @@ export const ALL_MIGRATIONS_PATH = '/api/v1/migrations';
 
 /**
  * The live history's event streams (src/rest/stream.ts): each list route's `status` filter and
- * refusals, a `Last-Event-ID` to resume from, and a `text/event-stream` of `run` events.
+ * refusals, a `Last-Event-ID` to resume from, and a `text/event-stream` of `run` and `run_deleted` events.
  */
 export const MIGRATIONS_STREAM_PATH = `${MIGRATIONS_PATH}/stream`;
 export const ALL_MIGRATIONS_STREAM_PATH = `${ALL_MIGRATIONS_PATH}/stream`;
@@ -504,10 +504,12 @@ for (const [listPath, streamPath, operationId, whose] of [
       operationId,
       summary: `The migration runs of ${whose} as they are recorded and as they change (Server-Sent Events)`,
       description:
-        'A `text/event-stream`. Each insert and each change of a run is one event: `id: <cursor>`, `event: run`, `data: <the item exactly as the list route serves it>`, in commit order. ' +
+        'A `text/event-stream`. Each insert and each change of a run is one event: `id: <cursor>`, `event: run`, `data: <the item exactly as the list route serves it>`, in commit order; ' +
+        'a deleted run is `event: run_deleted` with the item as it was. ' +
         'Without `Last-Event-ID` the stream starts with the changes after it opened (the list route gives the past); with it, it first replays every event after that id, then continues live, with no gap and no duplicate. ' +
         'A comment line (`: keep-alive`) comes at least every 15 s. The stream ends with an `end` event whose data is `{"reason", "detail", "last_event_id"}`: ' +
-        '`overflow` (the reader fell behind: reconnect with `Last-Event-ID: <last_event_id>`), `access` (membership removed or token expired), `graph_gone`, `shutdown` (reconnect, to another instance). ' +
+        '`overflow` (the reader fell behind: reconnect with `Last-Event-ID: <last_event_id>`), `reset` (the runs were truncated, the history emptied: reload the list route, then reconnect with `Last-Event-ID: <last_event_id>`, also the `end` event’s own `id`), ' +
+        '`access` (membership removed or token expired), `graph_gone`, `shutdown` (reconnect, to another instance). ' +
         'Before the stream opens, every refusal is the list route’s answer; checks run in the list route’s order, then the resume id.',
       parameters: [
         ...list.parameters!.filter((parameter) => parameter.name === 'slug' || parameter.name === 'status'),

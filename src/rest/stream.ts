@@ -1,8 +1,9 @@
 // GET /api/v1/graphs/{slug}/migrations/stream and GET /api/v1/migrations/stream: the history as
 // it is recorded, as Server-Sent Events (docs/contract.md#live-history). Before the stream opens,
 // every refusal is the list route's JSON answer; once open, each change is
-// `id: <cursor>` / `event: run` / `data: <the list route's item>`, a comment line keeps idle
-// proxies from closing it, and its end is an `end` event that says why and where to resume.
+// `id: <cursor>` / `event: run` / `data: <the list route's item>` (`event: run_deleted` with the item
+// as it was, for a deleted run), a comment line keeps idle proxies from closing it, and its end is
+// an `end` event that says why and where to resume (`reset` when the history was truncated).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../core/context.js';
 import { AccessDeniedError, InvalidArgumentError, NotFoundError, ResumeExpiredError } from '../core/errors.js';
@@ -36,12 +37,15 @@ function endEvent(end: StreamEnd, lastCursor: string | null): string {
   const resume = lastCursor === null ? 'reconnect without Last-Event-ID' : `reconnect with Last-Event-ID: ${lastCursor}`;
   const details: Record<StreamEnd['reason'], string> = {
     overflow: `The stream fell behind (too many events unread): ${resume} to get what followed`,
+    reset: `The history was emptied (the runs were truncated): reload the list route, then ${resume} to get what followed`,
     access: end.reason === 'access' && end.denial === 'not_member' ? ERROR_DETAIL.notMember : ERROR_DETAIL.invalidToken,
     graph_gone: ERROR_DETAIL.graphNotFound,
     shutdown: `The instance is shutting down: ${resume}`,
     closed: 'Closed',
   };
-  return `event: end\ndata: ${JSON.stringify({ reason: end.reason, detail: details[end.reason], last_event_id: lastCursor })}\n\n`;
+  // A reset's cursor was no event's id: given as this one's, a browser's EventSource reconnecting by itself resumes after it.
+  const id = end.reason === 'reset' ? `id: ${lastCursor}\n` : '';
+  return `${id}event: end\ndata: ${JSON.stringify({ reason: end.reason, detail: details[end.reason], last_event_id: lastCursor })}\n\n`;
 }
 
 /** The refusal of a stream that cannot open, as its list route would answer it; undefined for what is not the client's. */
@@ -137,7 +141,8 @@ export async function serveStream(
     await write(`: live history of ${slug === null ? 'every graph' : `graph ${slug}`}\n\n`);
     for await (const change of stream) {
       if (response.destroyed) break;
-      await write(`id: ${cursorOf(change)}\nevent: run\ndata: ${JSON.stringify(restItem(change.run))}\n\n`);
+      const event = change.kind === 'DELETED' ? 'run_deleted' : 'run';
+      await write(`id: ${cursorOf(change)}\nevent: ${event}\ndata: ${JSON.stringify(restItem(change.run))}\n\n`);
     }
     const end = stream.end;
     if (end && end.reason !== 'closed' && !response.destroyed) response.write(endEvent(end, stream.lastCursor));

@@ -3,7 +3,7 @@ import type { GraphRecord } from '../../data/graphs.js';
 import type { MigrationRunRecord } from '../../data/migrationRuns.js';
 import type { MigrationRunPage } from '../../core/history.js';
 import type { MigrationRunEdge } from '../resolvers/GraphMigrationRunConnection.js';
-import type { RunChange } from '../../data/runChanges.js';
+import type { RunEvent } from '../../data/runChanges.js';
 import type { MigrationStatsRecord } from '../../data/migrationStats.js';
 import type { Context } from '../../core/context.js';
 export type Maybe<T> = T | null;
@@ -170,9 +170,9 @@ export type MigrationRunEvent = {
   __typename?: 'MigrationRunEvent';
   /** This event's position in the feed: pass it as `after` to resume right after it. */
   cursor: Scalars['String']['output'];
-  /** INSERTED or UPDATED. */
+  /** INSERTED, UPDATED or DELETED. */
   kind: Scalars['String']['output'];
-  /** The run as this change left it. */
+  /** The run as this change left it; for DELETED, the run as it was when it was deleted. */
   run: GraphMigrationRun;
 };
 
@@ -278,11 +278,12 @@ export type Subscription = {
   __typename?: 'Subscription';
   /**
    * Runs of one graph (slug; GRAPH_READ) or, for superusers, of every graph (slug null), as they are
-   * recorded and as they change: one event per insert and per change of a run, in commit order.
-   * `status` narrows to those statuses. `after` resumes right after an event's cursor: every event
-   * after it is sent first, then the live ones, none twice; a cursor older than the change history
-   * kept is a BAD_USER_INPUT error. The subscription ends with an error when the viewer may no longer
-   * read the graph, the token expires, the reader falls behind (resume with the last cursor) or the
+   * recorded and as they change: one event per insert, per change and per deletion of a run, in
+   * commit order. `status` narrows to those statuses. `after` resumes right after an event's cursor:
+   * every event after it is sent first, then the live ones, none twice; a cursor older than the change
+   * history kept is a BAD_USER_INPUT error. The subscription ends with an error when the viewer may no
+   * longer read the graph, the token expires, the reader falls behind (resume with the last cursor),
+   * the history is emptied (HISTORY_RESET: read it again, then resume with its `lastCursor`) or the
    * instance stops.
    */
   migrationRunEvents: MigrationRunEvent;
@@ -409,7 +410,7 @@ export type ResolversTypes = {
   GraphMigrationRunEdge: ResolverTypeWrapper<MigrationRunEdge>;
   MigrationDurations: ResolverTypeWrapper<MigrationDurations>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
-  MigrationRunEvent: ResolverTypeWrapper<RunChange>;
+  MigrationRunEvent: ResolverTypeWrapper<RunEvent>;
   MigrationStats: ResolverTypeWrapper<MigrationStatsRecord>;
   MigrationStatusCount: ResolverTypeWrapper<MigrationStatusCount>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -430,7 +431,7 @@ export type ResolversParentTypes = {
   GraphMigrationRunEdge: MigrationRunEdge;
   MigrationDurations: MigrationDurations;
   Float: Scalars['Float']['output'];
-  MigrationRunEvent: RunChange;
+  MigrationRunEvent: RunEvent;
   MigrationStats: MigrationStatsRecord;
   MigrationStatusCount: MigrationStatusCount;
   PageInfo: PageInfo;

@@ -1,11 +1,11 @@
 // Subscription.migrationRunEvents: the live history (src/core/live.ts) as GraphQL events. A stream
-// that ends for a reason of its own (the reader fell behind, access went, the instance stops) ends
-// the subscription with one last event carrying that error, so the client knows why and where to
-// resume; it is then completed.
+// that ends for a reason of its own (the reader fell behind, the history was truncated, access went,
+// the instance stops) ends the subscription with one last event carrying that error, so the client
+// knows why and where to resume; it is then completed.
 import { GraphQLError } from 'graphql';
 import type { Context } from '../../core/context.js';
 import { cursorOf, type RunStream, type StreamEnd } from '../../core/feed.js';
-import type { RunChange } from '../../data/runChanges.js';
+import type { RunEvent } from '../../data/runChanges.js';
 import type { MigrationRunEventResolvers, SubscriptionResolvers } from '../__generated__/resolvers-types.js';
 
 const END = Symbol('stream end');
@@ -17,6 +17,10 @@ function endError(end: StreamEnd, lastCursor: string | null): GraphQLError {
     case 'overflow':
       return new GraphQLError(`The subscription fell behind (too many events unread): ${resume}`, {
         extensions: { code: 'STREAM_OVERFLOW', lastCursor },
+      });
+    case 'reset':
+      return new GraphQLError(`The history was emptied (the runs were truncated): read it again, then ${resume}`, {
+        extensions: { code: 'HISTORY_RESET', lastCursor },
       });
     case 'access':
       return end.denial === 'not_member'
@@ -31,7 +35,7 @@ function endError(end: StreamEnd, lastCursor: string | null): GraphQLError {
   }
 }
 
-async function* events(stream: RunStream, context: Context): AsyncGenerator<RunChange | Ended> {
+async function* events(stream: RunStream, context: Context): AsyncGenerator<RunEvent | Ended> {
   try {
     for await (const change of stream) {
       await context.live!.refresh();
@@ -56,7 +60,7 @@ export const Subscription: SubscriptionResolvers = {
       const stream = await context.live.open({ slug: slug ?? null, statuses: status, after });
       return events(stream, context) as never;
     },
-    resolve: (payload: RunChange | Ended) => {
+    resolve: (payload: RunEvent | Ended) => {
       if (END in payload) throw endError(payload[END], payload.lastCursor);
       return payload;
     },
