@@ -15,6 +15,7 @@ import { addAcceptors, ensurePortFree, listeningSockets } from './http/acceptors
 import { createApp } from './http/app.js';
 import { ChangeFeed } from './core/feed.js';
 import { FOLD_BATCH, foldDayCounts } from './data/migrationStats.js';
+import { graphsByKeys } from './data/graphs.js';
 import { changesAfter, FEED_CHANNEL, feedBounds, orderCommittedChanges, pruneChanges } from './data/runChanges.js';
 import { loadPlayground } from './http/playground.js';
 import { drainable } from './http/drain.js';
@@ -48,6 +49,14 @@ async function startFeed(config: Config, logger: Logger, database: Database): Pr
       bounds: () => feedBounds(session.query),
       prune: (keepMs) => pruneChanges(session.transaction, keepMs),
       listen: (onNotification, onConnection) => session.listen([FEED_CHANNEL], onNotification, onConnection),
+      graphs: async (requests) =>
+        (
+          await graphsByKeys(
+            session.query,
+            requests.map(({ viewerId }) => viewerId),
+            requests.map(({ key }) => ({ key })),
+          )
+        ).map(({ graph }) => graph),
     },
     config.live,
     logger.child({ component: 'live' }),

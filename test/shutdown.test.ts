@@ -7,18 +7,15 @@
 // may sit in the kernel's accept queue and be reset by it, before the service ever sees it: load
 // balancers stop sending before SIGTERM for that reason, and this test does not open such ones.)
 // Then the deploy under load: 1,000 clients gone at once and SIGTERM at once logs no error.
-import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../src/auth/viewer.js';
 import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../src/db/seed.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './helpers/databases.js';
+import { startMain } from './helpers/mainProcess.js';
 import { TEST_JWT_SECRET } from './helpers/service.js';
-import { freePort } from './helpers/net.js';
 
-const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
 const WORKERS = 40;
 
 type Outcome =
@@ -59,35 +56,6 @@ function request(port: number, path: string, token: string, agent: http.Agent | 
     });
     req.setTimeout(30_000, () => req.destroy(new Error('client timeout')));
   });
-}
-
-/** The real process on `database`, with its output collected and its exit awaited. */
-async function startMain(database: TestDatabase, env: Record<string, string> = {}) {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: REPOSITORY,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      APOLLO_TELEMETRY_DISABLED: 'true',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: 'warn',
-      AUTH_JWT_SECRET: TEST_JWT_SECRET,
-      DATA_DIR: database.dataDir,
-      SEED_ON_FIRST_START: 'true',
-      SHUTDOWN_TIMEOUT_MS: '30000',
-      ...(database.url ? { DATABASE_URL: database.url } : {}),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { port, child, output: () => output, exited };
 }
 
 describe.each(DATABASE_KINDS)('SIGTERM under load on %s', (kind) => {

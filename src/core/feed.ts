@@ -8,6 +8,7 @@
 // continues live: it is registered at the feed's current position P in the same turn that P is
 // read, so the replay covers (cursor, P] and the live changes start after P, with no gap and no
 // duplicate at the seam.
+import type { GraphKey, GraphRecord } from '../data/graphs.js';
 import type { HistoryTruncation, RunChange, RunEvent } from '../data/runChanges.js';
 import type { Logger } from '../logger.js';
 
@@ -24,6 +25,8 @@ export interface FeedStore {
    * `onConnection(true)` each time it is (re)connected and listening, `(false)` when it is lost.
    */
   listen(onNotification: (channel: string) => void, onConnection: (up: boolean) => void): Promise<{ close(): Promise<void> }>;
+  /** Graphs by key with each request's viewer's membership (src/data/graphs.ts), in request order; null when unknown. */
+  graphs(requests: readonly { viewerId: string; key: GraphKey }[]): Promise<(GraphRecord | null)[]>;
 }
 
 export interface FeedSettings {
@@ -53,6 +56,8 @@ const READ_POLL_MS = 2_000;
 const RETRY_MS = 50;
 const PRUNE_EVERY_MS = 60_000;
 const READ_BATCH = 1_000;
+// Graphs one access-check statement looks up at most (streams opening together, re-checks).
+const ACCESS_BATCH = 1_000;
 
 /** The cursor of a change: its position, as text. */
 export const cursorOf = (change: RunChange) => change.position.toString();
@@ -196,6 +201,11 @@ export class ChangeFeed {
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
   private started = false;
+  // Access checks waiting for the next statement (`graph`): at most `maxStreams` (one per opening
+  // or open stream), beyond which opening is refused like a stream over the limit.
+  private lookups: { viewerId: string; key: GraphKey; resolve: (graph: GraphRecord | null) => void; reject: (error: unknown) => void }[] =
+    [];
+  private lookingUp = false;
   /** Called with each change fanned out, and the number of streams it went to (metrics). */
   onDelivered?: (streams: number) => void;
 
@@ -255,6 +265,38 @@ export class ChangeFeed {
   /** The feed's bounds now, for checking a resume cursor. */
   bounds() {
     return this.store.bounds();
+  }
+
+  /**
+   * A graph as `viewerId` sees it (its membership joined in), for opening a stream and re-checking
+   * it. Every look-up asked while a statement is under way waits for the next one, which answers
+   * them all: a reconnect storm of a thousand streams costs a few statements, on the feed's own
+   * session, never a pooled connection that requests wait for (docs/decisions/0008).
+   */
+  graph(viewerId: string, key: GraphKey): Promise<GraphRecord | null> {
+    if (this.stopped || this.lookups.length >= this.settings.maxStreams)
+      return Promise.reject(new StreamLimitError(this.settings.maxStreams));
+    return new Promise((resolve, reject) => {
+      this.lookups.push({ viewerId, key, resolve, reject });
+      if (!this.lookingUp) {
+        this.lookingUp = true;
+        // The rest of this turn's look-ups join the first statement.
+        setImmediate(() => void this.lookUp());
+      }
+    });
+  }
+
+  private async lookUp() {
+    while (this.lookups.length > 0) {
+      const batch = this.lookups.splice(0, ACCESS_BATCH);
+      try {
+        const graphs = await this.store.graphs(batch);
+        batch.forEach((lookup, index) => lookup.resolve(graphs[index]!));
+      } catch (error) {
+        for (const lookup of batch) lookup.reject(error);
+      }
+    }
+    this.lookingUp = false;
   }
 
   /** Registers a stream at the current position (a StreamLimitError beyond `maxStreams`). */

@@ -2,7 +2,7 @@
 // who may follow what, the status filter, the resume cursor, and the access re-check while it is
 // open. Refusals are src/core/errors.ts's (and the feed's StreamLimitError), which each door maps.
 import type { Logger } from '../logger.js';
-import { readableGraph, requireSuperuser, requireUser } from './access.js';
+import { readable, requireSuperuser, requireUser } from './access.js';
 import type { Context } from './context.js';
 import { AccessDeniedError, InvalidArgumentError, NotFoundError, ResumeExpiredError } from './errors.js';
 import type { ChangeFeed, RunStream } from './feed.js';
@@ -59,9 +59,10 @@ export async function openRunStream(
   const after = request.after == null ? undefined : parseFeedCursor(request.after);
   let graphId: string | null = null;
   if (request.slug !== null) {
-    const graph = await readableGraph(context, { slug: request.slug });
-    if (!graph) throw new NotFoundError('graph');
-    graphId = graph.id;
+    // Coalesced with the other streams opening now (ChangeFeed.graph), not the request's loaders.
+    const graph = await feed.graph(user.id, { slug: request.slug });
+    if (!readable(user, graph, graph)) throw new NotFoundError('graph');
+    graphId = graph!.id;
   }
   if (after !== undefined) {
     const { head, prunedThrough } = await feed.bounds();
@@ -74,8 +75,13 @@ export async function openRunStream(
   const recheck = setInterval(() => {
     reopen()
       .then(async (fresh) => {
-        if (graphId === null) requireSuperuser(fresh.viewer);
-        else if (!(await readableGraph(fresh, { id: graphId }))) stream.finish({ reason: 'graph_gone' });
+        if (graphId === null) {
+          requireSuperuser(fresh.viewer);
+          return;
+        }
+        const viewer = requireUser(fresh.viewer);
+        // The streams opened together re-check together: one statement for all of them, as they opened.
+        if (!readable(viewer, await feed.graph(viewer.id, { id: graphId }), true)) stream.finish({ reason: 'graph_gone' });
       })
       .catch((error: unknown) => {
         if (error instanceof AccessDeniedError) {

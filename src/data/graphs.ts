@@ -54,7 +54,7 @@ const REQUESTED_PAGE = historyPage({
 });
 
 /**
- * Graphs by id or by slug, mixed, with the viewer's membership joined in and, for the requests that
+ * Graphs by id or by slug, mixed, with the viewer's (or each request's viewer's) membership joined in and, for the requests that
  * ask, a page of their history: one statement for the whole batch, whichever keys, pages and filters it holds.
  * Unknown keys come back with a null graph. A deleted graph's history is not read. Whether the
  * viewer may see a page is for the caller to decide (src/auth/permissions.ts): no history is handed
@@ -67,12 +67,20 @@ const REQUESTED_PAGE = historyPage({
  * pgbench); keeping the graph's thirteen columns out of the run rows spares every run row's decoding
  * (two arrays per row in pg) eleven empty slots.
  */
-export async function graphsByKeys(query: RunSql, viewerId: string | null, requests: readonly GraphRequest[]): Promise<GraphWithPage[]> {
+export async function graphsByKeys(
+  query: RunSql,
+  viewerId: string | null | readonly (string | null)[],
+  requests: readonly GraphRequest[],
+): Promise<GraphWithPage[]> {
   // A key that cannot match is sent as NULLs, so the arrays stay aligned with the requests.
   const ids = requests.map(({ key }) => ('id' in key && isUuid(key.id) ? key.id.toLowerCase() : null));
   const slugs = requests.map(({ key }) => ('slug' in key && couldBeSlug(key.slug) ? key.slug : null));
   if (ids.every((id) => id === null) && slugs.every((slug) => slug === null)) return requests.map(() => ({ graph: null }));
-  const memberId = viewerId !== null && isUuid(viewerId) ? viewerId : null;
+  // One viewer for the batch (a request's loaders), or one per request (streams opening together: src/core/feed.ts).
+  const memberIds = requests.map((_, index) => {
+    const id = typeof viewerId === 'string' || viewerId === null ? viewerId : viewerId[index]!;
+    return id !== null && isUuid(id) ? id : null;
+  });
   const page = pageParameters(requests.map((request) => request.page));
   const result = await query(Prisma.sql`
     WITH requested AS (
@@ -80,14 +88,15 @@ export async function graphsByKeys(query: RunSql, viewerId: string | null, reque
       FROM unnest(
              ${ids}::uuid[],
              ${slugs}::text[],
+             ${memberIds}::uuid[],
              ${page.limits}::int[],
              ${page.afterCreatedAts}::timestamptz[],
              ${page.afterIds}::uuid[],
              ${page.sinces}::timestamptz[],
              ${page.statuses}::text[]
-           ) WITH ORDINALITY AS k(graph_id, slug, row_limit, after_created_at, after_id, since, statuses, key_index)
+           ) WITH ORDINALITY AS k(graph_id, slug, member_id, row_limit, after_created_at, after_id, since, statuses, key_index)
       JOIN graphs g ON g.id = k.graph_id OR g.slug = k.slug
-      LEFT JOIN graph_members m ON m.graph_id = g.id AND m.user_id = ${memberId}::uuid
+      LEFT JOIN graph_members m ON m.graph_id = g.id AND m.user_id = k.member_id
     )
     SELECT q.key_index::int AS "keyIndex",
            json_build_object('id', q.id::text, 'slug', q.slug, 'name', q.name, 'description', q.description,

@@ -116,6 +116,14 @@ export class DatabaseClosingError extends Error {
   }
 }
 
+/** The live history's session (src/db/listen.ts) is reconnecting: its statements fail until it is back. */
+export class LiveSessionDownError extends Error {
+  override readonly name = 'LiveSessionDownError';
+  constructor() {
+    super('the live history session is down');
+  }
+}
+
 /** True when `error` is (or wraps) a refusal by a closing database (src/db/client.ts, close()). */
 export function isDatabaseClosing(error: unknown): boolean {
   return findInChain(error, (candidate) => (candidate instanceof DatabaseClosingError ? true : undefined)) ?? false;
@@ -146,7 +154,10 @@ export function poolRefusal(error: unknown): PoolRefusalReason | undefined {
 export function isDatabaseUnavailable(error: unknown): boolean {
   return (
     findInChain(error, (candidate) =>
-      candidate instanceof PoolSaturatedError || candidate instanceof DatabaseClosingError || describesUnavailable(candidate)
+      candidate instanceof PoolSaturatedError ||
+      candidate instanceof DatabaseClosingError ||
+      candidate instanceof LiveSessionDownError ||
+      describesUnavailable(candidate)
         ? true
         : undefined,
     ) ?? false

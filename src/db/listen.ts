@@ -6,6 +6,7 @@
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 import type { RunSql, SqlRows, TransactionSql } from './client.js';
+import { LiveSessionDownError } from './errors.js';
 
 export type Listen = (
   channels: readonly string[],
@@ -39,7 +40,7 @@ export function postgresLiveSession(url: string, logger: Logger, connectTimeoutM
   let tail: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(work: (current: pg.Client) => Promise<T>): Promise<T> => {
     const run = tail.then(() => {
-      if (!client || !up) throw new Error('the live history session is down');
+      if (!client || !up) throw new LiveSessionDownError();
       return work(client);
     });
     tail = run.catch(() => {});

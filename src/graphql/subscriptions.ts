@@ -21,9 +21,12 @@ import {
 import { createHandler } from 'graphql-sse/lib/use/fastify';
 import { makeHandler } from 'graphql-ws/use/@fastify/websocket';
 import type { Context, CreateContext, RequestLogger } from '../core/context.js';
-import type { ChangeFeed } from '../core/feed.js';
+import { StreamLimitError, type ChangeFeed } from '../core/feed.js';
 import { openRunStream, type LiveSettings } from '../core/live.js';
 import type { Logger } from '../logger.js';
+import { RETRY_AFTER_SECONDS } from '../db/errors.js';
+import { acceptsEventStream } from '../http/reply.js';
+import { SERVICE_UNAVAILABLE } from './errors.js';
 import { doorResult } from './executor.js';
 import { checkNesting, checkQuerySize, limitValidationRules, type GraphQLLimits } from './limits.js';
 import { formatError } from './server.js';
@@ -59,7 +62,14 @@ export function subscriptionTransports({ schema, limits, createContext, feed, se
       open: (request) => {
         if (!feed)
           throw refusal('Live history unavailable: the service has no LISTEN session (DATABASE_LISTEN_URL)', 'SERVICE_UNAVAILABLE');
-        return openRunStream(feed, context, request, { reopen: () => createContext(credentials), settings, logger });
+        return openRunStream(feed, context, request, { reopen: () => createContext(credentials), settings, logger }).catch(
+          (error: unknown) => {
+            if (error instanceof StreamLimitError) {
+              throw refusal(`Too many open streams on this instance (${error.limit}): try again shortly`, SERVICE_UNAVAILABLE);
+            }
+            throw error;
+          },
+        );
       },
       refresh: async () => {
         context.loaders = (await createContext(credentials)).loaders;
@@ -105,6 +115,16 @@ export function subscriptionTransports({ schema, limits, createContext, feed, se
     return { ...mapped, errors: mapped.errors.map((error) => formatError(error.toJSON(), error) as GraphQLError) };
   }
 
+  /**
+   * A subscription refused for now (too many streams, the database out of reach): its client is
+   * told to come back rather than given a final error, in each protocol's own way.
+   */
+  function mustRetry(result: ExecutionResult | AsyncIterable<unknown>): boolean {
+    if (Symbol.asyncIterator in result) return false;
+    const { errors } = doorResult(result);
+    return errors?.some((error) => formatError(error.toJSON(), error).extensions?.code === SERVICE_UNAVAILABLE) ?? false;
+  }
+
   const sse = createHandler<Context & Record<PropertyKey, unknown>>({
     schema,
     // Distinct connections only: one stream per request, nothing reserved between requests.
@@ -114,11 +134,33 @@ export function subscriptionTransports({ schema, limits, createContext, feed, se
       const context = await liveContext(raw.headers.authorization, raw.log);
       const prepared = prepare(params as Params, context);
       // Refused before it runs: 400 with the errors, as graphql-sse answers a request it cannot run.
-      if (!Array.isArray(prepared)) return prepared as never;
-      const body = JSON.stringify({ errors: (prepared as readonly GraphQLError[]).map((error) => error.toJSON()) });
-      return [body, { status: 400, statusText: 'Bad Request', headers: { 'content-type': 'application/json; charset=utf-8' } }];
+      if (Array.isArray(prepared)) {
+        const body = JSON.stringify({ errors: (prepared as readonly GraphQLError[]).map((error) => error.toJSON()) });
+        return [body, { status: 400, statusText: 'Bad Request', headers: { 'content-type': 'application/json; charset=utf-8' } }];
+      }
+      const result = await subscribe(prepared as ExecutionArgs);
+      // A refusal graphql-sse sends as it would have (`next` with the errors, then `complete`): as a
+      // one-result stream, since it takes only a result that has `data` for one.
+      if (!mustRetry(result))
+        return (
+          Symbol.asyncIterator in result
+            ? result
+            : (async function* () {
+                yield result;
+              })()
+        ) as never;
+      // graphql-sse's client retries a connection answered with anything but 200 (NetworkError), and
+      // takes a 200 stream's error as final: refused for now, it is a 503.
+      const body = JSON.stringify(format(result as ExecutionResult, context));
+      return [
+        body,
+        {
+          status: 503,
+          statusText: 'Service Unavailable',
+          headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(RETRY_AFTER_SECONDS) },
+        },
+      ];
     },
-    subscribe: (args) => subscribe(args),
     onNext: (context, _request, result) => format(result as ExecutionResult, context),
   });
 
@@ -134,6 +176,12 @@ export function subscriptionTransports({ schema, limits, createContext, feed, se
       return prepared as ExecutionArgs | readonly GraphQLError[];
     },
     subscribe: (args) => subscribe(args),
+    // graphql-ws's client takes an operation's error as final but reconnects (and subscribes again)
+    // after close code 1013, Try Again Later: refused for now, the connection is closed with it.
+    onOperation: (ctx, _id, _payload, _args, result) => {
+      if (mustRetry(result as ExecutionResult | AsyncIterable<unknown>))
+        ctx.extra.socket.close(1013, 'Too many open streams, or the database is unavailable: try again shortly');
+    },
     onNext: (_ctx, _id, _payload, args, result) => format(result as ExecutionResult, args.contextValue as Context),
   });
 
@@ -159,5 +207,5 @@ export function subscriptionTransports({ schema, limits, createContext, feed, se
 
 /** A request for GraphQL over SSE: it accepts text/event-stream (graphql-sse's distinct connections mode). */
 export function wantsEventStream(request: FastifyRequest): boolean {
-  return /\btext\/event-stream\b/i.test(request.headers.accept ?? '');
+  return acceptsEventStream(request.headers.accept);
 }

@@ -16,6 +16,7 @@ import underPressure from '@fastify/under-pressure';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { RETRY_AFTER_SECONDS } from '../db/errors.js';
 import { serviceOverloaded } from '../graphql/errors.js';
+import { acceptsEventStream, retryLaterEvents } from './reply.js';
 
 /** Bounds beyond which new requests are refused (config.overload); 0 turns one off. */
 export interface OverloadLimits {
@@ -43,8 +44,6 @@ const EXEMPT_PATHS = new Set(['/healthz', '/readyz']);
 const GRAPHQL_PATH = '/graphql';
 // The REST event streams (src/rest/stream.ts): /api/v1/…/migrations/stream.
 const STREAM_SUFFIX = '/migrations/stream';
-// GraphQL subscriptions over SSE on /graphql (src/graphql/subscriptions.ts); WebSocket upgrades never reach this listener.
-const EVENT_STREAM = /\btext\/event-stream\b/i;
 // A warning when shedding starts; then at most one per reason this often, however many are refused.
 const LOG_EVERY_MS = 10_000;
 
@@ -59,6 +58,11 @@ function pathOf(url = '/'): string {
   const query = url.indexOf('?');
   const path = query === -1 ? url : url.slice(0, query);
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+/** A REST event stream, or a GraphQL subscription over SSE (WebSocket upgrades never reach the request listener). */
+function isEventStream(path: string, request: { headers: IncomingMessage['headers'] }): boolean {
+  return path.endsWith(STREAM_SUFFIX) || (path === GRAPHQL_PATH && acceptsEventStream(request.headers.accept));
 }
 
 /** Counts a refusal, and logs a warning for the first of a reason in LOG_EVERY_MS. */
@@ -87,6 +91,10 @@ export function admission(
   return (handler) => (request, response) => {
     const path = pathOf(request.url);
     if (EXEMPT_PATHS.has(path)) return handler(request, response);
+    // An event stream (REST's, or a subscription over SSE) is bounded by LIVE_MAX_STREAMS instead,
+    // and its opening costs next to nothing (one coalesced look-up): a reconnect storm is served,
+    // never refused here, and an open stream, idle between events, holds no slot.
+    if (isEventStream(path, request)) return handler(request, response);
     if (inFlight >= maxInFlight) {
       shed('in_flight', { inFlight, maxInFlight });
       const body = path === GRAPHQL_PATH ? GRAPHQL_REFUSAL : REST_REFUSAL;
@@ -94,10 +102,6 @@ export function admission(
       response.writeHead(503, { ...options.headers(request), ...REFUSAL_HEADERS, 'content-length': body.length }).end(body);
       return;
     }
-    // An event stream (REST's, or a subscription over SSE) is refused like any request while the instance is overloaded, but once open it
-    // is idle between events and bounded by LIVE_MAX_STREAMS instead: it does not hold a slot.
-    if (path.endsWith(STREAM_SUFFIX) || (path === GRAPHQL_PATH && EVENT_STREAM.test(request.headers.accept ?? '')))
-      return handler(request, response);
     inFlight += 1;
     // 'close' comes once, when the answer is sent or the client went away before it.
     response.once('close', () => {
@@ -119,6 +123,12 @@ export async function pressureShedding(app: FastifyInstance, limits: OverloadLim
       const path = pathOf(request.url);
       if (EXEMPT_PATHS.has(path)) return;
       shed(type === 'heapUsedBytes' ? 'heap' : 'event_loop', { value, limits });
+      // A browser's EventSource never retries a non-200: it is told to come back instead.
+      if (path.endsWith(STREAM_SUFFIX) && acceptsEventStream(request.headers.accept)) {
+        const { headers, body } = retryLaterEvents('busy', OVERLOADED_DETAIL.replace(': try again shortly', ''));
+        reply.code(200).headers(headers).send(body);
+        return;
+      }
       reply
         .code(503)
         .headers(REFUSAL_HEADERS)

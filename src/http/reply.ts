@@ -81,3 +81,23 @@ export function writable(response: ServerResponse): Promise<void> {
     response.on('close', done);
   });
 }
+
+/**
+ * How an event stream that cannot be served now is refused (docs/contract.md#live-history): `200`, a
+ * `retry:` field with the delay and an `end` event saying why, then the end of the stream. A
+ * browser's EventSource treats any other status as final and never reconnects; this one it retries
+ * after the delay, sending the Last-Event-ID it already had. The delay is spread over 1–5 s so a storm
+ * of refused clients does not come back all at once.
+ */
+export function retryLaterEvents(reason: 'busy' | 'unavailable', message: string, lastEventId: string | null = null) {
+  const retryMs = 1_000 + Math.floor(Math.random() * 4_000);
+  return {
+    headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store' },
+    body:
+      `retry: ${retryMs}\n\n` +
+      `event: end\ndata: ${JSON.stringify({ reason, detail: `${message}: reconnecting in ${Math.ceil(retryMs / 1000)} s`, last_event_id: lastEventId })}\n\n`,
+  };
+}
+
+/** Whether a request asks for an event stream (an EventSource always does). */
+export const acceptsEventStream = (accept: string | undefined) => /\btext\/event-stream\b/i.test(accept ?? '');

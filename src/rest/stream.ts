@@ -9,7 +9,8 @@ import type { Context } from '../core/context.js';
 import { AccessDeniedError, InvalidArgumentError, NotFoundError, ResumeExpiredError } from '../core/errors.js';
 import { cursorOf, StreamLimitError, type ChangeFeed, type RunStream, type StreamEnd } from '../core/feed.js';
 import { openRunStream, type LiveSettings } from '../core/live.js';
-import { detail, sendJson, writable, type JsonAnswer } from '../http/reply.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { acceptsEventStream, detail, retryLaterEvents, sendJson, writable, type JsonAnswer } from '../http/reply.js';
 import type { Logger } from '../logger.js';
 import { ERROR_DETAIL, restItem, streamQuery } from './migrations.js';
 
@@ -110,6 +111,18 @@ export async function serveStream(
   try {
     stream = await openRunStream(feed, context, { slug, statuses: query.statuses, after: query.after }, { reopen, settings, logger });
   } catch (error) {
+    // Too many streams, or the database out of reach for a moment: an EventSource is told to come
+    // back (a 503 would close it for good), anyone else gets the list route's 503 and Retry-After.
+    const busy = error instanceof StreamLimitError;
+    if ((busy || isDatabaseUnavailable(error)) && acceptsEventStream(request.headers.accept)) {
+      if (!busy) logger.debug({ err: error }, 'a live history stream could not open: the database is unavailable; told to retry');
+      const { headers, body } = retryLaterEvents(
+        busy ? 'busy' : 'unavailable',
+        busy ? `Too many open streams on this instance (${(error as StreamLimitError).limit})` : 'Database unavailable',
+        query.after ?? null,
+      );
+      return reply.code(200).headers(headers).send(body);
+    }
     const answer = refusal(error, slug === null, settings.retentionMs, query.after);
     if (answer) return sendJson(reply, answer);
     throw error;

@@ -107,20 +107,20 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
   }
 
   /**
-   * What the graph statement binds, computed as src/data/graphs.ts computes it: ids, slugs, then
-   * one array per page expression (src/data/migrationRuns.ts pageParameters), then the viewer.
+   * What the graph statement binds, computed as src/data/graphs.ts computes it: ids, slugs, the
+   * viewer of each request, then one array per page expression (src/data/migrationRuns.ts pageParameters).
    */
   function graphParams(requests: { id?: string; slug?: string; page: HistoryPage }[]): unknown[] {
     const page = pageParameters(requests.map((request) => request.page));
     return [
       requests.map((request) => request.id ?? null),
       requests.map((request) => request.slug ?? null),
+      requests.map(() => MEMBER),
       page.limits,
       page.afterCreatedAts,
       page.afterIds,
       page.sinces,
       page.statuses,
-      MEMBER,
     ];
   }
 
@@ -190,8 +190,8 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
       expect(data.graph.migrations).toHaveLength(10);
       expect(data.graph.migrations[0].createdAt).toBe('2026-05-31T23:59:59Z');
       // One statement reads the graph, the viewer's membership and the page. It binds the requests as
-      // seven arrays (graph ids, slugs, limits, the page positions (created_at, id), null for
-      // `migrations`, which always starts at the newest run, `since` and the statuses) and the viewer's id.
+      // eight arrays (graph ids, slugs, the viewer's id, limits, the page positions (created_at, id),
+      // null for `migrations`, which always starts at the newest run, `since` and the statuses).
       expect(sql).toMatch(/\$8/);
       expect(sql).not.toMatch(/\$9/);
       const plan = await explain(sql, graphParams([{ slug: big.slug, page: { limit: 10 } }]), 'unfiltered, 100,000 runs, limit 10');

@@ -35,7 +35,22 @@ function endError(end: StreamEnd, lastCursor: string | null): GraphQLError {
   }
 }
 
-async function* events(stream: RunStream, context: Context): AsyncGenerator<RunEvent | Ended> {
+/**
+ * The stream's events. When the transport stops reading (graphql-sse's client went away, graphql-ws's
+ * `complete`), it calls `return()`: a generator waiting for the next change would only take that at
+ * its next `yield`, so the stream stayed open until another change came. Closing it first ends the wait.
+ */
+function events(stream: RunStream, context: Context): AsyncGenerator<RunEvent | Ended> {
+  const generator = read(stream, context);
+  const close = generator.return.bind(generator);
+  generator.return = (value) => {
+    stream.close();
+    return close(value);
+  };
+  return generator;
+}
+
+async function* read(stream: RunStream, context: Context): AsyncGenerator<RunEvent | Ended> {
   try {
     for await (const change of stream) {
       await context.live!.refresh();
