@@ -222,9 +222,9 @@ const environmentSchema = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: integer(0, 600_000).default(5_000),
   DATABASE_IDLE_TIMEOUT_MS: integer(0, 3_600_000).default(10_000),
   // Load shedding (docs/decisions/0006); 0 turns each bound off.
-  DATABASE_POOL_QUEUE_MAX: integer(0, 100_000).default(100),
+  DATABASE_POOL_QUEUE_MAX: integer(0, 100_000).default(1_000),
   DATABASE_POOL_QUEUE_TIMEOUT_MS: integer(0, 60_000).default(1_000),
-  OVERLOAD_MAX_IN_FLIGHT: integer(0, 1_000_000).default(100),
+  OVERLOAD_MAX_IN_FLIGHT: integer(0, 1_000_000).default(1_000),
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000).default(0),
   OVERLOAD_MAX_HEAP_PERCENT: integer(0, 100).default(90),
   // Sockets listening on the port, each accepting on its own (src/http/acceptors.ts, docs/decisions/0007).

@@ -16,6 +16,8 @@ import { createApp } from './http/app.js';
 import { ChangeFeed } from './core/feed.js';
 import { FOLD_BATCH, foldDayCounts } from './data/migrationStats.js';
 import { graphsByKeys } from './data/graphs.js';
+import type { PoolRefusalReason } from './db/errors.js';
+import { shedder } from './http/overload.js';
 import { changesAfter, FEED_CHANNEL, feedBounds, orderCommittedChanges, pruneChanges } from './data/runChanges.js';
 import { loadPlayground } from './http/playground.js';
 import { drainable } from './http/drain.js';
@@ -181,6 +183,10 @@ export async function startService(config: Config, logger: Logger, options: Data
   // Metrics only when asked for (METRICS_PORT): otherwise nothing is counted, nothing timed.
   const metrics = config.metrics ? createMetrics() : undefined;
   const { onQuery } = options;
+  // The pool's refusals are counted, and warned about once per reason every 10 s as the door's are: a
+  // line per refused request would itself load the instance it sheds for.
+  const shedFromPool = shedder({ logger: logger.child({ component: 'db' }), onShed: metrics?.loadShed });
+  const onRefused = (reason: PoolRefusalReason) => shedFromPool(reason, {});
   const databaseOptions: DatabaseOptions = metrics
     ? {
         ...options,
@@ -190,9 +196,9 @@ export async function startService(config: Config, logger: Logger, options: Data
               onQuery(event);
             }
           : metrics.statementCompleted,
-        onRefused: metrics.loadShed,
+        onRefused,
       }
-    : options;
+    : { ...options, onRefused };
   // Off (no OTLP endpoint): undefined, and no OpenTelemetry module is loaded.
   const tracing = await loadTracing(config.tracing, logger.child({ component: 'tracing' }));
   const database = await createDatabase(config.database, { logger: logger.child({ component: 'db' }), tracing, ...databaseOptions });

@@ -196,9 +196,9 @@ describe('loadConfig', () => {
 
   it('sheds load by default (in-flight, pool queue, heap) and turns each bound off at 0; the pool queue only on PostgreSQL', () => {
     const url = 'postgresql://app:secret@db.internal:5432/graphs';
-    expect(loadConfig({})).toMatchObject({ overload: { maxInFlight: 100, maxEventLoopDelayMs: 0, maxHeapPercent: 90 } });
+    expect(loadConfig({})).toMatchObject({ overload: { maxInFlight: 1_000, maxEventLoopDelayMs: 0, maxHeapPercent: 90 } });
     expect(loadConfig({}).database).not.toHaveProperty('queue');
-    expect(loadConfig({ DATABASE_URL: url }).database).toMatchObject({ queue: { maxWaiting: 100, maxWaitMs: 1_000 } });
+    expect(loadConfig({ DATABASE_URL: url }).database).toMatchObject({ queue: { maxWaiting: 1_000, maxWaitMs: 1_000 } });
     const off = loadConfig({
       DATABASE_URL: url,
       DATABASE_POOL_QUEUE_MAX: '0',

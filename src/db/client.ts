@@ -54,7 +54,7 @@ export type DatabaseConfig =
  * overload a short queue keeps the latency of the requests served bounded (docs/decisions/0006).
  */
 export interface PoolQueueBounds {
-  /** Acquisitions that may wait at once; the next one is refused at once (`queue_full`). 0: no bound. */
+  /** Acquisitions that may wait at once (a memory bound); the next one is refused at once (`queue_full`). 0: no bound. */
   maxWaiting: number;
   /** Longest wait; then refused (`queue_wait`). 0: connectTimeoutMs's bound, as without a queue. */
   maxWaitMs: number;

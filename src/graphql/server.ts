@@ -41,7 +41,7 @@ const logInternalErrors: ApolloServerPlugin<Context> = {
         for (const error of errors) {
           const refused = poolRefusal(error);
           // A saturated pool is load shed (counted by reason in the metrics), not a fault: no stack.
-          if (refused) contextValue.logger.info({ reason: refused, path: error.path }, 'request shed: every pooled connection busy');
+          if (refused) contextValue.logger.debug({ reason: refused, path: error.path }, 'request shed: every pooled connection busy');
           else if (isDatabaseClosing(error)) contextValue.logger.debug('request ended by the shutdown: its client had left');
           else if (isDatabaseUnavailable(error)) {
             contextValue.logger.warn({ err: error.originalError ?? error, path: error.path }, 'database unavailable');

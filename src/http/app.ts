@@ -265,7 +265,7 @@ export async function createApp({
     const refused = poolRefusal(error);
     // The detail (SQL, driver messages, stack) goes to the log under the request id, never to the client.
     // A saturated pool is load shed (counted by reason in the metrics), not a fault: no stack.
-    if (refused) request.log.info({ reason: refused }, 'request shed: every pooled connection busy');
+    if (refused) request.log.debug({ reason: refused }, 'request shed: every pooled connection busy');
     else if (isDatabaseClosing(error)) request.log.debug('request ended by the shutdown: its client had left');
     else if (unavailable) request.log.warn({ err: error }, 'database unavailable');
     else request.log.error({ err: error }, 'request failed');

@@ -65,8 +65,8 @@ function isEventStream(path: string, request: { headers: IncomingMessage['header
   return path.endsWith(STREAM_SUFFIX) || (path === GRAPHQL_PATH && acceptsEventStream(request.headers.accept));
 }
 
-/** Counts a refusal, and logs a warning for the first of a reason in LOG_EVERY_MS. */
-function shedder({ logger, onShed }: SheddingOptions) {
+/** Counts a refusal, and logs a warning for the first of a reason in LOG_EVERY_MS (the door's, and the pool's: src/service.ts). */
+export function shedder({ logger, onShed }: SheddingOptions) {
   const lastLogged = new Map<ShedReason, number>();
   return (reason: ShedReason, detail: Record<string, unknown>) => {
     onShed?.(reason);
