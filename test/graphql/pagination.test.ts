@@ -509,8 +509,8 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
   }
 
   async function explain(sql: string, after: { createdAt: string; id: string } | null, statuses: string | null = null) {
-    // Graph ids, slugs, limits, positions, `since` and statuses (JSON text), the viewer (src/data/graphs.ts).
-    const params = [[null], [graph.slug], [101], [after?.createdAt ?? null], [after?.id ?? null], [null], [statuses], MEMBER];
+    // Graph ids, slugs, the viewers, limits, positions, `since` and statuses (JSON text) (src/data/graphs.ts).
+    const params = [[null], [graph.slug], [MEMBER], [101], [after?.createdAt ?? null], [after?.id ?? null], [null], [statuses]];
     const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, params);
     const text = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);
     return {
