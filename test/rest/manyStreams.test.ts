@@ -51,12 +51,52 @@ describe.skipIf(!postgresAvailable)('1,000 streams on one instance (postgres)', 
       if (Date.now() > opened) throw new Error(`${service.service.openStreams()} of ${STREAMS} streams open`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    // A stream beyond the cap is refused at once.
+    // A stream beyond the cap is refused at once: curl gets 503 and Retry-After.
     const refused = await fetch(`${service.url}/api/v1/graphs/${SLUG}/migrations/stream`, {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBeTruthy();
+    // An EventSource (Accept: text/event-stream) is told to come back: a non-200 would close it for good.
+    const told = await fetch(`${service.url}/api/v1/graphs/${SLUG}/migrations/stream`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+    });
+    expect(told.status).toBe(200);
+    expect(told.headers.get('content-type')).toBe('text/event-stream');
+    const [retry, end] = (await told.text()).split('\n\n');
+    expect(Number(/^retry: (\d+)$/.exec(retry!)?.[1])).toBeGreaterThanOrEqual(1_000);
+    expect(JSON.parse(/^event: end\ndata: (.*)$/.exec(end!)![1]!)).toEqual({
+      reason: 'busy',
+      detail: expect.stringMatching(/^Too many open streams on this instance \(1000\): reconnecting in [1-5] s$/),
+      last_event_id: null,
+    });
+    // graphql-sse's client retries an answer that is not 200; graphql-ws's reconnects after 1013.
+    const subscription = await fetch(`${service.url}/graphql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `subscription { migrationRunEvents(slug: "${SLUG}") { cursor } }` }),
+    });
+    expect(subscription.status).toBe(503);
+    expect(subscription.headers.get('retry-after')).toBe('1');
+    expect(((await subscription.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe(
+      'SERVICE_UNAVAILABLE',
+    );
+    const socket = new WebSocket(`${service.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    socket.addEventListener('open', () =>
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { Authorization: `Bearer ${token}` } })),
+    );
+    socket.addEventListener('message', (message) => {
+      if ((JSON.parse(String(message.data)) as { type: string }).type !== 'connection_ack') return;
+      socket.send(
+        JSON.stringify({
+          id: '1',
+          type: 'subscribe',
+          payload: { query: `subscription { migrationRunEvents(slug: "${SLUG}") { cursor } }` },
+        }),
+      );
+    });
+    const closed = await new Promise<CloseEvent>((resolve) => socket.addEventListener('close', resolve));
+    expect(closed.code).toBe(1013);
 
     runId = randomUUID();
     const committed = Date.now();
