@@ -13,11 +13,18 @@
 //     Rounds on this shared machine differ by tens of percent, so also the capture's own server
 //     time: 2,000 inserts and updates inside the server (one rolled-back transaction, no network,
 //     no commit), on and off interleaved, in µs per insert + update.
-// Knobs: LIVE_STREAMS (1000), LIVE_ROUNDS (20), LIVE_PGBENCH_ROUNDS (6), LIVE_PGBENCH_SECONDS (5).
+//  3. A reconnect storm (issue 30): on the production defaults, LIVE_STORMS browsers' EventSource (the
+//     `eventsource` package: a non-200 answer is final) created in one loop; printed per round: how
+//     many streams opened and when the last did, how many were told to come back (200, `retry:`, an
+//     `end` event), how many were lost (closed for good: must be 0), and commit → event of the next
+//     run over the open ones.
+// Knobs: LIVE_STREAMS (1000), LIVE_ROUNDS (20), LIVE_PGBENCH_ROUNDS (6), LIVE_PGBENCH_SECONDS (5),
+// LIVE_STORMS (1000,10000), LIVE_STORM_ROUNDS (3), LIVE_STORM_ROOT (another checkout, built, to storm instead).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { EventSource } from 'eventsource';
 import pg from 'pg';
 import { signAccessToken } from '../src/auth/viewer.js';
 import { freePort } from '../test/helpers/net.js';
@@ -29,6 +36,8 @@ const STREAMS = Number(process.env.LIVE_STREAMS ?? 1_000);
 const ROUNDS = Number(process.env.LIVE_ROUNDS ?? 20);
 const PGBENCH_ROUNDS = Number(process.env.LIVE_PGBENCH_ROUNDS ?? 6);
 const PGBENCH_SECONDS = Number(process.env.LIVE_PGBENCH_SECONDS ?? 5);
+const STORMS = (process.env.LIVE_STORMS ?? '1000,10000').split(',').filter(Boolean).map(Number);
+const STORM_ROUNDS = Number(process.env.LIVE_STORM_ROUNDS ?? 3);
 const SECRET = 'live-benchmark-secret-that-is-at-least-32-characters';
 const MEMBER = randomUUID();
 const GRAPH = randomUUID();
@@ -229,6 +238,94 @@ async function writerCost(): Promise<WriterCost | undefined> {
   return cost;
 }
 
+interface StormRound {
+  clients: number;
+  /** Clients whose stream the instance holds, ms from the first client's creation until the count stopped rising (or reached all). */
+  opened: number;
+  openMs: number;
+  /** Answers telling a client to come back (`event: end`, reason busy or unavailable), over the round. */
+  refusals: number;
+  /** EventSource objects closed for good (a non-200 answer): lost browsers. */
+  lost: number;
+  /** Commit → event of one run, over the open clients: p50, p99, last, and how many got it within 10 s. */
+  first: { p50: number; p99: number; last: number; delivered: number };
+}
+
+/**
+ * A reconnect storm: `clients` browsers' EventSource (the `eventsource` package, with a browser's
+ * rules: a non-200 answer is final) created in one loop, then one committed run.
+ */
+async function storm(side: Side, metricsUrl: string, clients: number): Promise<StormRound> {
+  const token = await signAccessToken(SECRET, { sub: MEMBER });
+  const before = await metric(metricsUrl, 'live_streams_open');
+  const arrivals = new Map<string, number[]>();
+  let refusals = 0;
+  const sources: EventSource[] = [];
+  const started = performance.now();
+  for (let index = 0; index < clients; index++) {
+    const source = new EventSource(`${side.url}/api/v1/graphs/live_bench/migrations/stream`, {
+      fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, authorization: `Bearer ${token}` } }),
+    });
+    source.addEventListener('run', (event) => {
+      const id = (JSON.parse(event.data) as { id: string }).id;
+      arrivals.get(id)?.push(performance.now());
+    });
+    source.addEventListener('end', (event) => {
+      if (/"reason":"(busy|unavailable)"/.test(event.data)) refusals += 1;
+    });
+    sources.push(source);
+  }
+  try {
+    // Open: every client, or the count stopped rising for 2 s (the rest are told to come back).
+    let opened = 0;
+    let openMs = 0;
+    let steadySince = performance.now();
+    const until = performance.now() + 120_000;
+    while (performance.now() < until) {
+      const count = (await metric(metricsUrl, 'live_streams_open')) - before;
+      if (count > opened) {
+        opened = count;
+        openMs = performance.now() - started;
+        steadySince = performance.now();
+      }
+      if (opened >= clients || performance.now() - steadySince > 2_000) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const id = randomUUID();
+    const times: number[] = [];
+    arrivals.set(id, times);
+    await sql(
+      benchUrl,
+      `INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at)
+       VALUES ($1, $2, 1, 2, $3, 'running', clock_timestamp())`,
+      [id, GRAPH, `storm_${id}`],
+    );
+    const committedAt = performance.now();
+    const deadline = performance.now() + 10_000;
+    while (times.length < opened && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    const sorted = times.map((at) => Math.max(0, at - committedAt)).sort((a, b) => a - b);
+    const lost = sources.filter((source) => source.readyState === EventSource.CLOSED).length;
+    return {
+      clients,
+      opened,
+      openMs,
+      refusals,
+      lost,
+      first: {
+        p50: percentile(sorted, 50) ?? NaN,
+        p99: percentile(sorted, 99) ?? NaN,
+        last: sorted.at(-1) ?? NaN,
+        delivered: sorted.length,
+      },
+    };
+  } finally {
+    for (const source of sources) source.close();
+    const until = Date.now() + 60_000;
+    while ((await metric(metricsUrl, 'live_streams_open')) > before && Date.now() < until)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -242,6 +339,8 @@ async function main() {
   log(`creating database ${dbName}`);
   await sql(ADMIN_URL, `CREATE DATABASE "${dbName}"`);
   const side: Side = { name: 'live', env: {} };
+  // LIVE_STORM_ROOT: the storms on another checkout's build (an earlier commit, for a before and after).
+  const stormSide: Side = { name: 'storm', env: process.env.LIVE_STORM_ROOT ? { BENCH_ROOT: process.env.LIVE_STORM_ROOT } : {} };
   try {
     log('building the service (npm run build)');
     execFileSync('npm', ['run', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -257,6 +356,23 @@ async function main() {
     await sql(benchUrl, `INSERT INTO graph_members (graph_id, user_id, role) VALUES ($1, $2, 'reader')`, [GRAPH, MEMBER]);
     const rounds = await commitToEvent(side, `http://127.0.0.1:${metricsPort}/metrics`);
     side.child?.kill('SIGTERM');
+    // The storms run on the production defaults (LIVE_MAX_STREAMS 2,000, the pool's), as a deploy meets them.
+    const stormPort = await freePort();
+    await startSide(stormSide, { DATABASE_URL: benchUrl, AUTH_JWT_SECRET: SECRET, METRICS_PORT: String(stormPort) });
+    const storms: StormRound[] = [];
+    for (const clients of STORMS) {
+      for (let round = 0; round < STORM_ROUNDS; round++) {
+        const result = await storm(stormSide, `http://127.0.0.1:${stormPort}/metrics`, clients);
+        storms.push(result);
+        log(
+          `storm of ${clients}, round ${round + 1}: ${result.opened} open after ${result.openMs.toFixed(0)} ms, ${result.refusals} told to come back, ` +
+            `${result.lost} lost; first event p50 ${result.first.p50.toFixed(0)} ms, p99 ${result.first.p99.toFixed(0)} ms, last ${result.first.last.toFixed(0)} ms, ` +
+            `${result.first.delivered} of ${result.opened} delivered`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+    stormSide.child?.kill('SIGTERM');
     const all = rounds.flat().sort((a, b) => a - b);
     const delivered = rounds.map((round) => round.length);
     const slowest = Math.max(...rounds.map((round) => Math.max(...round)));
@@ -268,6 +384,15 @@ async function main() {
       `| commit → event, ${STREAMS} streams, p99 | ${percentile(all, 99).toFixed(0)} ms |`,
       `| commit → event, slowest delivery of ${ROUNDS} rounds | ${slowest.toFixed(0)} ms |`,
       `| deliveries | ${delivered.reduce((a, b) => a + b, 0)} of ${STREAMS * ROUNDS} |`,
+      ...STORMS.flatMap((clients) => {
+        const rounds = storms.filter((round) => round.clients === clients);
+        const med = (pick: (round: StormRound) => number) => median(rounds.map(pick)).toFixed(0);
+        return [
+          `| storm of ${clients} EventSource at once: streams open (median of ${rounds.length}) | ${med((r) => r.opened)} after ${med((r) => r.openMs)} ms |`,
+          `| storm of ${clients}: told to come back (200 + retry:) / lost (closed for good) | ${med((r) => r.refusals)} / ${Math.max(...rounds.map((r) => r.lost))} |`,
+          `| storm of ${clients}: next change, commit → event p50 / p99 / last | ${med((r) => r.first.p50)} / ${med((r) => r.first.p99)} / ${med((r) => r.first.last)} ms |`,
+        ];
+      }),
       ...(cost
         ? [
             `| writer, 1 client: latency with capture ÷ without (median of ${PGBENCH_ROUNDS} rounds' ratios) | ${ratio(cost.rounds.map((r) => r.on.latency / r.off.latency))} (${median(cost.rounds.map((r) => r.on.latency)).toFixed(3)} ÷ ${median(cost.rounds.map((r) => r.off.latency)).toFixed(3)} ms) |`,
@@ -281,6 +406,7 @@ async function main() {
     console.log(lines.join('\n'));
   } finally {
     side.child?.kill('SIGTERM');
+    stormSide.child?.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 500));
     await sql(ADMIN_URL, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
     log('done');

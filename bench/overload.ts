@@ -11,7 +11,9 @@
 // Sides run interleaved, round by round, so the shared machine's drift falls on all of them. Printed
 // per run: served (200) count and p50/p99, refusals (503) count and p50/p99, client timeouts, other
 // errors, the instance's peak RSS so far (VmHWM); then medians over rounds. Knobs: OVERLOAD_ROUNDS
-// (2), OVERLOAD_DURATION (10 s), OVERLOAD_CONNECTIONS (1000), OVERLOAD_LOADS (comma-separated of
+// (2), OVERLOAD_DURATION (10 s), OVERLOAD_CONNECTIONS (1000), OVERLOAD_BASELINE (16: each run is paired
+// with one at that many connections, and the goodput, served at 1,000 ÷ served at 16, is printed;
+// 0: none), OVERLOAD_LOADS (comma-separated of
 // rest500, mixed, rest100; default rest500,mixed; a number: that many of the default), OVERLOAD_SIDES (comma-separated, default all
 // four), OVERLOAD_EXTRA (more sides: 'name:VAR=value,VAR=value;…', then named in OVERLOAD_SIDES; a
 // side's BENCH_NODE_FLAGS sets its runtime flags, BENCH_NODE and BENCH_ROOT its Node and checkout;
@@ -32,6 +34,9 @@ const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0
 const ROUNDS = Number(process.env.OVERLOAD_ROUNDS ?? 2);
 const DURATION = Number(process.env.OVERLOAD_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.OVERLOAD_CONNECTIONS ?? 1000);
+// Goodput: each run at CONNECTIONS is paired with one at this many (what the instance serves
+// unloaded), and the ratio of what each served is printed; 0 leaves it out.
+const BASELINE = Number(process.env.OVERLOAD_BASELINE ?? 16);
 const CLIENT_TIMEOUT_S = 10;
 const GRAPHS = 1_000;
 const RUNS_PER_GRAPH = 200;
@@ -72,6 +77,7 @@ interface Run {
   side: string;
   load: string;
   round: number;
+  connections: number;
   served: number;
   servedP50: number;
   servedP99: number;
@@ -100,15 +106,15 @@ const median = (values: number[]) => {
 
 type RequestFactory = () => { method: 'GET' | 'POST'; path: string; headers: Record<string, string>; body?: string };
 
-async function measure(side: Side, load: string, round: number, makeRequest: RequestFactory, duration = DURATION): Promise<Run> {
+async function measure(side: Side, load: string, round: number, makeRequest: RequestFactory, connections = CONNECTIONS): Promise<Run> {
   const latencies = new Map<number, number[]>();
   let instance!: autocannon.Instance;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon(
       {
         url: side.url!,
-        connections: CONNECTIONS,
-        duration,
+        connections,
+        duration: DURATION,
         timeout: CLIENT_TIMEOUT_S,
         requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, ...makeRequest() }) }],
       },
@@ -144,6 +150,7 @@ async function measure(side: Side, load: string, round: number, makeRequest: Req
     side: side.name,
     load,
     round,
+    connections,
     served: served.length,
     servedP50: percentile(served, 0.5),
     servedP99: percentile(served, 0.99),
@@ -160,7 +167,7 @@ async function measure(side: Side, load: string, round: number, makeRequest: Req
 }
 
 const ms = (value: number) => (Number.isNaN(value) ? '–' : value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${Math.round(value)} ms`);
-const row = (r: Omit<Run, 'round' | 'load'> & { round: number | string }) =>
+const row = (r: Omit<Run, 'round' | 'load' | 'connections'> & { round: number | string }) =>
   `| ${r.side} | ${r.round} | ${r.served} | ${ms(r.servedP50)} | ${ms(r.servedP99)} | ${r.refused} | ${ms(r.refusedP50)} | ${ms(r.refusedP99)} | ${r.timeouts} | ${r.errors} | ${r.healthzOk}/${DURATION - 1}, max ${ms(r.healthzMaxMs)} | ${r.load1.toFixed(1)} | ${Math.round(r.peakRssMb)} MB |`;
 
 async function main() {
@@ -264,14 +271,16 @@ async function main() {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [load, make] of loads) {
         for (const side of sides) {
-          const run = await measure(side, load, round, make);
-          runs.push(run);
-          log(
-            `round ${round}, ${load}, ${side.name}: ${run.served} × 200 (p50 ${ms(run.servedP50)}, p99 ${ms(run.servedP99)}), ` +
-              `${run.refused} × 503 (p50 ${ms(run.refusedP50)}, p99 ${ms(run.refusedP99)}), ${run.timeouts} timeouts, ${run.errors} errors`,
-          );
-          // Let the last answers and the pool settle before the next side.
-          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          for (const connections of BASELINE > 0 ? [BASELINE, CONNECTIONS] : [CONNECTIONS]) {
+            const run = await measure(side, load, round, make, connections);
+            runs.push(run);
+            log(
+              `round ${round}, ${load}, ${side.name}, ${connections} connections: ${run.served} × 200 (p50 ${ms(run.servedP50)}, p99 ${ms(run.servedP99)}), ` +
+                `${run.refused} × 503 (p50 ${ms(run.refusedP50)}, p99 ${ms(run.refusedP99)}), ${run.timeouts} timeouts, ${run.errors} errors`,
+            );
+            // Let the last answers and the pool settle before the next run.
+            await new Promise((resolve) => setTimeout(resolve, 1_000));
+          }
         }
       }
     }
@@ -288,7 +297,7 @@ async function main() {
         '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
       );
       for (const side of sides) {
-        const mine = runs.filter((run) => run.side === side.name && run.load === load);
+        const mine = runs.filter((run) => run.side === side.name && run.load === load && run.connections === CONNECTIONS);
         for (const run of mine) lines.push(row(run));
         const pick = (key: keyof Run) => median(mine.map((run) => run[key] as number));
         lines.push(
@@ -311,6 +320,25 @@ async function main() {
         );
       }
     }
+    if (BASELINE > 0) {
+      lines.push(
+        '',
+        `### Goodput: answers served at ${CONNECTIONS} connections ÷ at ${BASELINE} (the same side, round and load)`,
+        '',
+        `| load | ${sides.map((side) => side.name).join(' | ')} |`,
+        `|---|${sides.map(() => '---:').join('|')}|`,
+      );
+      for (const [load] of loads) {
+        const cells = sides.map((side) => {
+          const served = (connections: number) =>
+            runs.filter((run) => run.side === side.name && run.load === load && run.connections === connections).map((run) => run.served);
+          const [loaded, baseline] = [served(CONNECTIONS), served(BASELINE)];
+          const ratios = loaded.map((value, index) => value / baseline[index]!);
+          return `${median(ratios).toFixed(2)} (rounds ${ratios.map((ratio) => ratio.toFixed(2)).join(', ')}; ${median(loaded)} ÷ ${median(baseline)})`;
+        });
+        lines.push(`| ${load} | ${cells.join(' | ')} |`);
+      }
+    }
     console.log(lines.join('\n'));
     writeFileSync(
       new URL('results/overload-latest.json', import.meta.url),
@@ -318,7 +346,13 @@ async function main() {
         {
           date: new Date().toISOString(),
           machine: { cores: os.cpus().length, node: process.version },
-          settings: { connections: CONNECTIONS, durationSeconds: DURATION, rounds: ROUNDS, clientTimeoutSeconds: CLIENT_TIMEOUT_S },
+          settings: {
+            connections: CONNECTIONS,
+            baselineConnections: BASELINE,
+            durationSeconds: DURATION,
+            rounds: ROUNDS,
+            clientTimeoutSeconds: CLIENT_TIMEOUT_S,
+          },
           sides: Object.fromEntries(sides.map((side) => [side.name, side.env])),
           runs,
           elapsedSeconds: Math.round((Date.now() - started) / 1000),
