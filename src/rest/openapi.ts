@@ -510,7 +510,9 @@ for (const [listPath, streamPath, operationId, whose] of [
         'A comment line (`: keep-alive`) comes at least every 15 s. The stream ends with an `end` event whose data is `{"reason", "detail", "last_event_id"}`: ' +
         '`overflow` (the reader fell behind: reconnect with `Last-Event-ID: <last_event_id>`), `reset` (the runs were truncated, the history emptied: reload the list route, then reconnect with `Last-Event-ID: <last_event_id>`, also the `end` event’s own `id`), ' +
         '`access` (membership removed or token expired), `graph_gone`, `shutdown` (reconnect, to another instance). ' +
-        'Before the stream opens, every refusal is the list route’s answer; checks run in the list route’s order, then the resume id.',
+        'Before the stream opens, every refusal is the list route’s answer; checks run in the list route’s order, then the resume id. ' +
+        'A request accepting `text/event-stream` (a browser’s EventSource) that cannot be served for now (too many open streams, the instance overloaded, the database out of reach) is not refused with 503, which an EventSource takes as final: ' +
+        'it gets 200 with a `retry: <ms>` field (1 to 5 s), one `end` event whose `reason` is `busy` or `unavailable`, and the end of the stream, and reconnects after the delay with its `Last-Event-ID`.',
       parameters: [
         ...list.parameters!.filter((parameter) => parameter.name === 'slug' || parameter.name === 'status'),
         {
@@ -524,11 +526,19 @@ for (const [listPath, streamPath, operationId, whose] of [
       ],
       responses: {
         '200': {
-          description: 'The event stream.',
+          description:
+            'The event stream; or, to an EventSource that cannot be served for now, `retry:` and an `end` event telling it to reconnect.',
           content: {
             'text/event-stream': {
               schema: { type: 'string' },
-              example: `id: 1042\nevent: run\ndata: ${JSON.stringify(EXAMPLE_RUN)}\n\n`,
+              examples: {
+                stream: { summary: 'An event', value: `id: 1042\nevent: run\ndata: ${JSON.stringify(EXAMPLE_RUN)}\n\n` },
+                comeBack: {
+                  summary: 'Told to come back (an EventSource over LIVE_MAX_STREAMS)',
+                  value:
+                    'retry: 3172\n\nevent: end\ndata: {"reason":"busy","detail":"Too many open streams on this instance (2000): reconnecting in 4 s","last_event_id":null}\n\n',
+                },
+              },
             },
           },
         },
@@ -540,7 +550,7 @@ for (const [listPath, streamPath, operationId, whose] of [
         '503': {
           ...refusals['503']!,
           description:
-            'As on the list route, and: every stream this instance may hold is open (`LIVE_MAX_STREAMS`), or it has no LISTEN session (`DATABASE_LISTEN_URL`): retry after `Retry-After` seconds.',
+            'As on the list route, and: every stream this instance may hold is open (`LIVE_MAX_STREAMS`), or it has no LISTEN session (`DATABASE_LISTEN_URL`): retry after `Retry-After` seconds. A request accepting `text/event-stream` gets the 200 above instead, except for a missing LISTEN session.',
           content: json(
             detailPattern(
               'StreamUnavailableError',
