@@ -424,6 +424,17 @@ export class ConfigError extends Error {
 }
 
 /** The configuration for a process: a bad one is printed as one message (no stack) and the process exits 1. */
+/** The PostgreSQL URLs the configuration names, by variable (none on the embedded database): for messages that say which to fix. */
+export function databaseUrls(config: Config): Record<string, string | undefined> {
+  if (config.database.kind !== 'postgres') return {};
+  const migrate = config.maintenanceDatabase.kind === 'postgres' ? config.maintenanceDatabase.url : undefined;
+  return {
+    DATABASE_URL: config.database.url,
+    DATABASE_READ_URL: config.database.readUrl,
+    DATABASE_MIGRATE_URL: migrate === config.database.url ? undefined : migrate,
+  };
+}
+
 export function loadConfigOrExit(): Config {
   try {
     return loadConfig();

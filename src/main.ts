@@ -1,4 +1,5 @@
-import { loadConfigOrExit } from './config.js';
+import { databaseUrls, loadConfigOrExit } from './config.js';
+import { missingDatabaseAdvice } from './db/errors.js';
 import { createLogger } from './logger.js';
 import { startService, type Service } from './service.js';
 
@@ -58,7 +59,10 @@ try {
   started = service;
   if (stopping) shutdown(service, stopping);
 } catch (error) {
+  // A database not created yet is a step of the set-up, not a fault: what to run, without a stack.
+  const advice = missingDatabaseAdvice(error, databaseUrls(config));
   // The reason in the message itself: it says what to fix (a misconfigured pooler names DATABASE_POOLER).
-  logger.fatal({ err: error }, `start-up failed: ${error instanceof Error ? error.message : String(error)}`);
+  if (advice) logger.fatal(`start-up failed: ${advice}`);
+  else logger.fatal({ err: error }, `start-up failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 }

@@ -11,7 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { POSTGRES_ADMIN_URL, postgresAvailable } from './helpers/databases.js';
 import { freePort } from './helpers/net.js';
+import { uniqueDatabaseName } from './helpers/postgresAdmin.js';
 
 const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
 // Bounds for a busy shared machine; the test never judges how fast anything is.
@@ -182,6 +184,29 @@ describe('src/main.ts as a process', { timeout: 300_000 }, () => {
       // A message, not a crash: no stack trace.
       expect(stderr).not.toMatch(/^\s+at /m);
       expect(main.stdout()).toBe('');
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!postgresAvailable)('exits 1 naming a database not created yet and the command that creates it', async () => {
+    const scratch = await mkdtemp(path.join(tmpdir(), 'gms-main-missing-'));
+    const name = uniqueDatabaseName('gms_never_created');
+    const url = Object.assign(new URL(POSTGRES_ADMIN_URL), { pathname: `/${name}` });
+    try {
+      const main = startMain({ DATA_DIR: scratch, PORT: String(await freePort()), DATABASE_URL: url.toString(), HOST: '127.0.0.1' });
+      expect(await exitWithin(main, EXIT_DEADLINE_MS), describeOutput(main)).toEqual({ code: 1, signal: null });
+      const lines = main.stdout().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      const { msg, err } = JSON.parse(lines[0]!) as { msg: string; err?: unknown };
+      const port = url.port || '5432';
+      expect(msg).toBe(
+        `start-up failed: The database "${name}" (DATABASE_URL) does not exist on ${url.hostname}:${port}: create it with ` +
+          `\`createdb --host=${url.hostname} --port=${port}${url.username ? ` --username=${decodeURIComponent(url.username)}` : ''} ${name}\` ` +
+          '(or CREATE DATABASE as a role that may create databases), then start again; the service creates its tables itself',
+      );
+      // A step of the set-up, not a fault: no stack.
+      expect(err).toBeUndefined();
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }

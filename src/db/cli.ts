@@ -1,7 +1,8 @@
 // `npm run db:migrate` and `npm run db:seed`: the same steps start-up runs, for operators.
-import { loadConfigOrExit } from '../config.js';
+import { databaseUrls, loadConfigOrExit } from '../config.js';
 import { createLogger } from '../logger.js';
 import { createDatabase } from './client.js';
+import { missingDatabaseAdvice } from './errors.js';
 import { applyMigrations } from './migrate.js';
 import { DEMO_GRAPH_SLUG, seedDemoData } from './seed.js';
 
@@ -29,7 +30,9 @@ try {
     );
   }
 } catch (error) {
-  logger.error({ err: error }, `${command} failed`);
+  const advice = missingDatabaseAdvice(error, databaseUrls(config));
+  if (advice) logger.error(`${command} failed: ${advice}`);
+  else logger.error({ err: error }, `${command} failed`);
   process.exitCode = 1;
 } finally {
   await database.close();

@@ -81,6 +81,8 @@ type Inspectable = {
   message?: unknown;
   severity?: unknown;
   kind?: unknown;
+  /** The adapter's DatabaseDoesNotExist names the database. */
+  db?: unknown;
   cause?: unknown;
   meta?: { driverAdapterError?: unknown };
   originalError?: unknown;
@@ -197,3 +199,35 @@ export function databaseErrorType(error: unknown): string {
 
 /** How long clients are asked to wait before retrying after a 503 (Retry-After, seconds). */
 export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * When `error` is (or wraps) "database does not exist" (SQLSTATE 3D000), what to do about it: which
+ * variable of `urls` names that database, on which server, and the command that creates it (never
+ * the password). Undefined for any other error.
+ */
+export function missingDatabaseAdvice(error: unknown, urls: Record<string, string | undefined>): string | undefined {
+  const name = findInChain(error, (candidate) => {
+    if (candidate.kind === 'DatabaseDoesNotExist') return typeof candidate.db === 'string' ? candidate.db : '';
+    if (candidate.code !== '3D000') return undefined;
+    return typeof candidate.message === 'string' ? (/database "(.*)" does not exist/.exec(candidate.message)?.[1] ?? '') : '';
+  });
+  if (name === undefined) return undefined;
+  const found = Object.entries(urls).find(([, url]) => url !== undefined && databaseOf(new URL(url)) === name);
+  const [variable, url] = found ?? Object.entries(urls).find(([, value]) => value !== undefined) ?? ['DATABASE_URL', undefined];
+  if (!url) return `The database ${JSON.stringify(name)} does not exist: create it, then start again`;
+  const server = new URL(url);
+  const host = server.hostname || 'localhost';
+  const port = server.port || '5432';
+  const user = decodeURIComponent(server.username) || undefined;
+  const database = name || databaseOf(server);
+  const command = ['createdb', `--host=${host}`, `--port=${port}`, ...(user ? [`--username=${user}`] : []), database].join(' ');
+  return (
+    `The database ${JSON.stringify(database)} (${variable}) does not exist on ${host}:${port}: create it with \`${command}\` ` +
+    `(or CREATE DATABASE as a role that may create databases), then start again; the service creates its tables itself`
+  );
+}
+
+/** The database a PostgreSQL URL names: its path, else the user's name (libpq's default). */
+function databaseOf(url: URL): string {
+  return decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username);
+}
