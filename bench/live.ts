@@ -22,7 +22,7 @@
 // LIVE_STORMS (1000,10000), LIVE_STORM_ROUNDS (3), LIVE_STORM_ROOT (another checkout, built, to storm instead).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { EventSource } from 'eventsource';
 import pg from 'pg';
@@ -326,6 +326,10 @@ async function storm(side: Side, metricsUrl: string, clients: number): Promise<S
   }
 }
 
+/** A side's resident memory now (VmRSS) or at its peak (VmHWM), MB. */
+const rssMb = (side: Side, field: 'VmRSS' | 'VmHWM') =>
+  Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${side.child!.pid}/status`, 'utf8'))?.[1]) / 1024;
+
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -367,11 +371,13 @@ async function main() {
         log(
           `storm of ${clients}, round ${round + 1}: ${result.opened} open after ${result.openMs.toFixed(0)} ms, ${result.refusals} told to come back, ` +
             `${result.lost} lost; first event p50 ${result.first.p50.toFixed(0)} ms, p99 ${result.first.p99.toFixed(0)} ms, last ${result.first.last.toFixed(0)} ms, ` +
-            `${result.first.delivered} of ${result.opened} delivered`,
+            `${result.first.delivered} of ${result.opened} delivered; instance RSS ${Math.round(rssMb(stormSide, 'VmRSS'))} MB once they left`,
         );
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
     }
+    // The storms' peak memory: what 10,000 clients at once (open, refused, reconnecting) cost the instance.
+    const stormPeakMb = rssMb(stormSide, 'VmHWM');
     stormSide.child?.kill('SIGTERM');
     const all = rounds.flat().sort((a, b) => a - b);
     const delivered = rounds.map((round) => round.length);
@@ -393,6 +399,7 @@ async function main() {
           `| storm of ${clients}: next change, commit → event p50 / p99 / last | ${med((r) => r.first.p50)} / ${med((r) => r.first.p99)} / ${med((r) => r.first.last)} ms |`,
         ];
       }),
+      `| storms: the instance's peak RSS over all of them (VmHWM) | ${Math.round(stormPeakMb)} MB |`,
       ...(cost
         ? [
             `| writer, 1 client: latency with capture ÷ without (median of ${PGBENCH_ROUNDS} rounds' ratios) | ${ratio(cost.rounds.map((r) => r.on.latency / r.off.latency))} (${median(cost.rounds.map((r) => r.on.latency)).toFixed(3)} ÷ ${median(cost.rounds.map((r) => r.off.latency)).toFixed(3)} ms) |`,
