@@ -125,13 +125,18 @@ export function subscriptionTransports({ schema, limits, createContext, feed, se
     return errors?.some((error) => formatError(error.toJSON(), error).extensions?.code === SERVICE_UNAVAILABLE) ?? false;
   }
 
+  // Each request's context, for graphql-sse to hand to onNext with the result onSubscribe returns
+  // (the request's logger, with its id): kept while the request is, no longer.
+  const contexts = new WeakMap<object, Context>();
   const sse = createHandler<Context & Record<PropertyKey, unknown>>({
     schema,
+    context: (request) => contexts.get(request.raw as object) as Context & Record<PropertyKey, unknown>,
     // Distinct connections only: one stream per request, nothing reserved between requests.
     authenticate: () => null,
     onSubscribe: async (request, params) => {
       const raw = request.raw as FastifyRequest;
       const context = await liveContext(raw.headers.authorization, raw.log);
+      contexts.set(raw, context);
       const prepared = prepare(params as Params, context);
       // Refused before it runs: 400 with the errors, as graphql-sse answers a request it cannot run.
       if (Array.isArray(prepared)) {
