@@ -209,6 +209,7 @@ const environmentSchema = z.object({
   DATA_DIR: z.string().min(1).default('./.data'),
   MIGRATE_ON_START: booleanFlag.default(true),
   SEED_ON_FIRST_START: booleanFlag.optional(),
+  DEMO_ACTIVITY_MS: integer(0, 3_600_000).optional(),
   AUTH_JWT_SECRET: z.preprocess(
     emptyAsUnset,
     z.string().min(32, { message: 'must be at least 32 characters (HS256 needs a 256-bit key)' }).optional(),
@@ -360,6 +361,8 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     migrateOnStart: env.MIGRATE_ON_START,
     // Demo data belongs to the embedded default; on a real PostgreSQL it is opt-in.
     seedOnFirstStart: env.SEED_ON_FIRST_START ?? !env.DATABASE_URL,
+    // The demo graph's runs move on by themselves (src/db/seed.ts), on the embedded database only.
+    demoActivityMs: env.DATABASE_URL ? 0 : (env.DEMO_ACTIVITY_MS ?? 20_000),
     auth: {
       jwtSecret: env.AUTH_JWT_SECRET,
       jwksUrl: env.AUTH_JWKS_URL,
@@ -478,6 +481,11 @@ function crossVariableProblems(env: NodeJS.ProcessEnv): string[] {
   const port = Number(env.PORT ?? 4000);
   if (isSet('METRICS_PORT') && Number(env.METRICS_PORT) === port && port > 0) {
     problems.push(`METRICS_PORT (${port}) must differ from PORT: metrics are served on a port of their own, never the public one`);
+  }
+  if (isSet('DATABASE_URL') && isSet('DEMO_ACTIVITY_MS') && Number(env.DEMO_ACTIVITY_MS) > 0) {
+    problems.push(
+      'DEMO_ACTIVITY_MS writes demo runs into the database, so it runs on the embedded one only: unset it when DATABASE_URL is set',
+    );
   }
   if (isSet('METRICS_HOST') && !isSet('METRICS_PORT')) {
     problems.push('METRICS_HOST is set but METRICS_PORT is not: set METRICS_PORT to serve metrics (unset: no metrics server)');

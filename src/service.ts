@@ -7,7 +7,7 @@ import { createAuthenticator, signAccessToken } from './auth/viewer.js';
 import { isLoopbackHost, type Config } from './config.js';
 import { createDatabase, DatabaseConfigurationError, serverSession, type Database, type DatabaseOptions } from './db/client.js';
 import { applyMigrations } from './db/migrate.js';
-import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, seedDemoData } from './db/seed.js';
+import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, recordDemoActivity, seedDemoData } from './db/seed.js';
 import { contextFactory } from './core/context.js';
 import { createGraphQLServer, createSubgraphSchema } from './graphql/server.js';
 import { subscriptionTransports } from './graphql/subscriptions.js';
@@ -65,6 +65,29 @@ async function startFeed(config: Config, logger: Logger, database: Database): Pr
   );
   await feed.start();
   return feed;
+}
+
+/**
+ * On the embedded default, the demo graph's runs move on by themselves (src/db/seed.ts
+ * recordDemoActivity), so a newcomer's stream shows events without another writer; never on
+ * PostgreSQL (config.ts refuses DEMO_ACTIVITY_MS with DATABASE_URL). Returns what stops it.
+ */
+function startDemoActivity(database: Database, everyMs: number, logger: Logger): () => void {
+  let stepping = false;
+  const timer = setInterval(() => {
+    if (stepping) return;
+    stepping = true;
+    recordDemoActivity(database)
+      .then(
+        (step) => logger.debug({ step }, 'demo activity'),
+        (error: unknown) => logger.warn({ err: error }, 'demo activity failed; trying again at the next step'),
+      )
+      .finally(() => (stepping = false));
+  }, everyMs).unref();
+  logger.info(
+    `demo activity: the demo graph's newest run moves on every ${everyMs / 1000} s, as the workflow engine would write it (DEMO_ACTIVITY_MS=0 turns it off)`,
+  );
+  return () => clearInterval(timer);
 }
 
 /** How often the instance folds the statistics' deltas into the day counts (docs/decisions/0010). */
@@ -299,9 +322,15 @@ export async function startService(config: Config, logger: Logger, options: Data
         ? `curl -H 'Authorization: Bearer ${demoToken}' '${url}/api/v1/graphs/${DEMO_GRAPH_SLUG}/migrations?limit=5'`
         : undefined;
 
+    const stopActivity =
+      config.demoActivityMs > 0 && database.kind === 'pglite' && (await hasDemoGraph(database))
+        ? startDemoActivity(database, config.demoActivityMs, logger)
+        : undefined;
+
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
+        stopActivity?.();
         // Streams end first (an `end` event, or a subscription's last error, saying to reconnect), and
         // graphql-ws connections with them (1001, going away): the drain then waits only for requests.
         await feed?.stop();

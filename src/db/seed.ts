@@ -1,5 +1,6 @@
 // Demo data for the embedded default: the platform's shared `default` graph, a demo graph with a
-// realistic migration history, and one member. Fixed ids make seeding idempotent.
+// realistic migration history, and one member. Fixed ids make seeding idempotent. On the embedded
+// default the demo graph's history then moves on by itself (recordDemoActivity, DEMO_ACTIVITY_MS).
 import { records } from '../data/sql.js';
 import type { Database } from './client.js';
 import { Prisma } from './generated/client.js';
@@ -139,6 +140,44 @@ export async function seedDemoData(database: Pick<Database, 'transaction'>): Pro
         ON CONFLICT (id) DO NOTHING`);
     }
     return { graphs, members, runs };
+  });
+}
+
+/**
+ * One step of the demo graph's activity on the embedded database, as the workflow engine would write
+ * it: its newest run moves on (pending → running → success, or failed one time in four), and once
+ * it has finished a new run is recorded, pending. Each step is one insert or update, so an open
+ * stream of the demo graph sees an event. Returns what happened, for the log.
+ */
+export async function recordDemoActivity(database: Pick<Database, 'transaction'>): Promise<string> {
+  return database.transaction(async ({ query, execute }) => {
+    const [newest] = records<{ id: string; status: string; toVersion: number; steps: number }>(
+      await query(Prisma.sql`
+        SELECT id::text, status, to_version AS "toVersion", (SELECT count(*)::int FROM graph_migration_runs WHERE graph_id = ${DEMO_GRAPH_ID}::uuid) AS steps
+        FROM graph_migration_runs WHERE graph_id = ${DEMO_GRAPH_ID}::uuid
+        ORDER BY created_at DESC, id DESC LIMIT 1`),
+    );
+    if (newest?.status === 'pending') {
+      await execute(Prisma.sql`
+        UPDATE graph_migration_runs SET status = 'running', started_at = clock_timestamp(),
+          workflow_run_id = coalesce(workflow_run_id, 'wf-demo-' || to_version)
+        WHERE id = ${newest.id}::uuid`);
+      return 'started';
+    }
+    if (newest?.status === 'running') {
+      const failed = newest.steps % 4 === 0;
+      await execute(Prisma.sql`
+        UPDATE graph_migration_runs SET status = ${failed ? 'failed' : 'success'}, finished_at = clock_timestamp(),
+          error = ${failed ? 'demo activity: a step of this migration failed; the next run retries it' : null}
+        WHERE id = ${newest.id}::uuid`);
+      return failed ? 'failed' : 'succeeded';
+    }
+    const from = newest?.toVersion ?? 1;
+    await execute(Prisma.sql`
+      INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at)
+      VALUES (gen_random_uuid(), ${DEMO_GRAPH_ID}::uuid, ${from}, ${from + 1}, 'demo_step_' || ${from + 1}::int || '_' || floor(extract(epoch FROM clock_timestamp()))::bigint,
+        'pending', clock_timestamp())`);
+    return 'recorded';
   });
 }
 
