@@ -55,7 +55,7 @@ describe('command-line tools', { timeout: 400_000 }, () => {
   it('db:seed says it loaded the demo data, and the second time that nothing was loaded', async () => {
     const first = await tool('src/db/cli.ts', ['seed'], { DATA_DIR: dataDir });
     expect(first.code, first.stderr).toBe(0);
-    expect(messages(first.stdout)).toContain('demo data loaded: 2 graphs, 1 member, 7 runs (graph demo_knowledge)');
+    expect(messages(first.stdout)).toContain('demo data loaded: 4 graphs, 3 memberships, 13 runs (graph demo_knowledge)');
     const second = await tool('src/db/cli.ts', ['seed'], { DATA_DIR: dataDir });
     expect(second.code, second.stderr).toBe(0);
     expect(messages(second.stdout)).toContain('demo data already present: nothing loaded (graph demo_knowledge)');

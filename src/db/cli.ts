@@ -25,7 +25,7 @@ try {
     logger.info(
       { database: database.kind, ...added },
       total > 0
-        ? `demo data loaded: ${added.graphs} graphs, ${added.members} member, ${added.runs} runs (graph ${DEMO_GRAPH_SLUG})`
+        ? `demo data loaded: ${added.graphs} graphs, ${added.members} memberships, ${added.runs} runs (graph ${DEMO_GRAPH_SLUG})`
         : `demo data already present: nothing loaded (graph ${DEMO_GRAPH_SLUG})`,
     );
   }

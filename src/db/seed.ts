@@ -112,6 +112,90 @@ const DEMO_RUNS: DemoRun[] = [
   },
 ];
 
+// Two more graphs of the demo member, whose runs are recent (timed from the moment they are loaded):
+// the cross-graph views a superuser tries first (failed runs of the last day, each graph's latest
+// run) answer something. The catalog's latest run failed; the directory's is running.
+const RECENT_GRAPHS = [
+  { id: '5c2e8f14-7a3b-4d61-9e08-1b4f6a2d9c51', slug: 'demo_catalog', name: 'Product catalog graph', role: 'writer' },
+  { id: '8e7d3a29-4c5f-4b12-a6e9-3f0c2b8d1e74', slug: 'demo_directory', name: 'People directory graph', role: 'reader' },
+] as const;
+
+interface RecentRun {
+  id: string;
+  graph: 0 | 1;
+  from: number;
+  to: number;
+  migrationId: string;
+  status: string;
+  /** Minutes before the load: created; started a second later; finished after `tookSeconds` (none: not finished). */
+  minutesAgo: number;
+  tookSeconds?: number;
+  error?: string;
+}
+
+const RECENT_RUNS: RecentRun[] = [
+  {
+    id: '1d4c8e2a-0000-4000-8000-000000000001',
+    graph: 0,
+    from: 1,
+    to: 2,
+    migrationId: 'add_price_history',
+    status: 'success',
+    minutesAgo: 1_400,
+    tookSeconds: 42,
+  },
+  {
+    id: '1d4c8e2a-0000-4000-8000-000000000002',
+    graph: 0,
+    from: 2,
+    to: 3,
+    migrationId: 'merge_duplicate_skus',
+    status: 'success',
+    minutesAgo: 600,
+    tookSeconds: 318,
+  },
+  {
+    id: '1d4c8e2a-0000-4000-8000-000000000003',
+    graph: 0,
+    from: 3,
+    to: 4,
+    migrationId: 'index_variant_attributes',
+    status: 'failed',
+    minutesAgo: 180,
+    tookSeconds: 95,
+    error: 'attribute "colour" has 3 values that are not in its vocabulary; add them or map them',
+  },
+  {
+    id: '1d4c8e2a-0000-4000-8000-000000000004',
+    graph: 1,
+    from: 1,
+    to: 2,
+    migrationId: 'split_full_names',
+    status: 'success',
+    minutesAgo: 2_900,
+    tookSeconds: 12,
+  },
+  {
+    id: '1d4c8e2a-0000-4000-8000-000000000005',
+    graph: 1,
+    from: 2,
+    to: 3,
+    migrationId: 'link_managers',
+    status: 'success',
+    minutesAgo: 300,
+    tookSeconds: 64,
+  },
+  {
+    id: '1d4c8e2a-0000-4000-8000-000000000006',
+    graph: 1,
+    from: 3,
+    to: 4,
+    migrationId: 'add_team_memberships',
+    status: 'running',
+    minutesAgo: 10,
+  },
+];
+
 /** Rows the demo data added: none when it was all there already (every insert skips what exists). */
 export interface SeedResult {
   graphs: number;
@@ -121,16 +205,36 @@ export interface SeedResult {
 
 export async function seedDemoData(database: Pick<Database, 'transaction'>): Promise<SeedResult> {
   return database.transaction(async ({ execute }) => {
-    const graphs = await execute(Prisma.sql`
+    let graphs = await execute(Prisma.sql`
       INSERT INTO graphs (id, slug, name, description, is_default, status, type_id, type_version, created_at, updated_at)
       VALUES
         (${DEFAULT_GRAPH_ID}::uuid, 'default', 'Default graph', 'The platform''s shared graph: every signed-in user may read it.', true, 'active', 'default', 1, '2026-01-05T10:00:00.000000Z', '2026-01-05T10:00:00.000000Z'),
         (${DEMO_GRAPH_ID}::uuid, ${DEMO_GRAPH_SLUG}, 'Demo knowledge graph', 'A graph whose data went through a few schema migrations.', false, 'active', 'default', 5, '2026-03-01T08:00:00.000000Z', '2026-05-06T11:00:01.250000Z')
       ON CONFLICT (id) DO NOTHING`);
-    const members = await execute(Prisma.sql`
+    let members = await execute(Prisma.sql`
       INSERT INTO graph_members (graph_id, user_id, role) VALUES (${DEMO_GRAPH_ID}::uuid, ${DEMO_MEMBER_ID}::uuid, 'reader')
       ON CONFLICT DO NOTHING`);
     let runs = 0;
+    for (const graph of RECENT_GRAPHS) {
+      graphs += await execute(Prisma.sql`
+        INSERT INTO graphs (id, slug, name, status, type_id, type_version, created_at, updated_at)
+        VALUES (${graph.id}::uuid, ${graph.slug}, ${graph.name}, 'active', 'default', 1, clock_timestamp() - interval '3 days', clock_timestamp())
+        ON CONFLICT (id) DO NOTHING`);
+      members += await execute(Prisma.sql`
+        INSERT INTO graph_members (graph_id, user_id, role) VALUES (${graph.id}::uuid, ${DEMO_MEMBER_ID}::uuid, ${graph.role})
+        ON CONFLICT DO NOTHING`);
+    }
+    for (const run of RECENT_RUNS) {
+      const created = Prisma.sql`clock_timestamp() - ${run.minutesAgo}::int * interval '1 minute'`;
+      runs += await execute(Prisma.sql`
+        INSERT INTO graph_migration_runs
+          (id, graph_id, from_version, to_version, migration_id, status, started_at, finished_at, error, workflow_run_id, created_at)
+        VALUES (${run.id}::uuid, ${RECENT_GRAPHS[run.graph].id}::uuid, ${run.from}, ${run.to}, ${run.migrationId}, ${run.status},
+          ${created} + interval '1 second',
+          ${run.tookSeconds === undefined ? null : Prisma.sql`${created} + ${run.tookSeconds + 1}::int * interval '1 second'`},
+          ${run.error ?? null}, ${`wf-demo-${run.id.slice(-4)}`}, ${created})
+        ON CONFLICT (id) DO NOTHING`);
+    }
     for (const run of DEMO_RUNS) {
       runs += await execute(Prisma.sql`
         INSERT INTO graph_migration_runs

@@ -72,7 +72,7 @@ export function testConfig(env: Record<string, string>) {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
     SEED_ON_FIRST_START: 'false',
-    // The tests write their own runs; the demo activity has a test of its own (test/demoActivity.test.ts).
+    // The tests write their own runs; the demo activity has a test of its own (test/demo.test.ts).
     DEMO_ACTIVITY_MS: '0',
     ...env,
   });
