@@ -145,10 +145,15 @@ describe.each(DATABASE_KINDS)('deletions and truncations in the live history on 
       FROM generate_series(1, 600) AS n`;
     const expected = await service.prisma.$queryRaw<{ id: string; status: string }[]>`
       SELECT id::text, status FROM graph_migration_runs WHERE migration_id LIKE ${`${prefix}_%`} ORDER BY created_at, id`;
-    // Opened once the inserts have been delivered: what they get next is the deletions only.
+    // Opened once the inserts have been delivered: what they get next is the deletions only. A run
+    // committed after them reaching a stream says so (the feed is in commit order); any earlier
+    // event would not (the inserts may still wait to be ordered).
     const all = await stream(ALL_STREAM, admin);
-    await insertRun(service.prisma, graphId, nextRun());
-    await all.waitFor(1, 20_000);
+    const marker = await insertRun(service.prisma, graphId, nextRun());
+    for (const deadline = Date.now() + 20_000; !all.events.some((event) => event.data.includes(marker));) {
+      if (Date.now() > deadline) throw new Error('the run committed after the inserts never reached the all-graphs stream');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const live = await stream(STREAM, member);
     const failedOnly = await stream(`${STREAM}?status=failed`, member);
     await service.prisma.$executeRaw`DELETE FROM graph_migration_runs WHERE migration_id LIKE ${`${prefix}_%`}`;
