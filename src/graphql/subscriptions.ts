@@ -25,7 +25,6 @@ import { StreamLimitError, type ChangeFeed } from '../core/feed.js';
 import { openRunStream, type LiveSettings } from '../core/live.js';
 import type { Logger } from '../logger.js';
 import { RETRY_AFTER_SECONDS } from '../db/errors.js';
-import { acceptsEventStream } from '../http/reply.js';
 import { SERVICE_UNAVAILABLE } from './errors.js';
 import { doorResult } from './executor.js';
 import { checkNesting, checkQuerySize, limitValidationRules, type GraphQLLimits } from './limits.js';
@@ -208,9 +207,4 @@ export function subscriptionTransports({ schema, limits, createContext, feed, se
     /** The WebSocket route's handler (@fastify/websocket), at most `maxConnections` at once. */
     ws: bounded,
   };
-}
-
-/** A request for GraphQL over SSE: it accepts text/event-stream (graphql-sse's distinct connections mode). */
-export function wantsEventStream(request: FastifyRequest): boolean {
-  return acceptsEventStream(request.headers.accept);
 }

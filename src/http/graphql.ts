@@ -8,9 +8,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CreateContext } from '../core/context.js';
 import type { GraphQLServer } from '../graphql/server.js';
 import { checkNesting, checkQuerySize } from '../graphql/limits.js';
-import { wantsEventStream, type subscriptionTransports } from '../graphql/subscriptions.js';
+import type { subscriptionTransports } from '../graphql/subscriptions.js';
 import { PLAYGROUND_CSP, type Playground } from './playground.js';
-import { sendJson } from './reply.js';
+import { acceptsEventStream, sendJson } from './reply.js';
 import type { Tracing } from '../tracing.js';
 
 type SubscriptionTransports = ReturnType<typeof subscriptionTransports>;
@@ -68,7 +68,11 @@ export async function graphqlRoutes(
       return graphqlError(reply, 400, `Invalid ${header} header`, { code: 'BAD_REQUEST' });
     }
     // A subscription over GraphQL over SSE: graphql-sse writes the stream itself.
-    if ((request.method === 'GET' || request.method === 'POST') && wantsEventStream(request) && request.body !== MALFORMED_JSON) {
+    if (
+      (request.method === 'GET' || request.method === 'POST') &&
+      acceptsEventStream(request.headers.accept) &&
+      request.body !== MALFORMED_JSON
+    ) {
       reply.hijack();
       return subscriptions.serveSse(request, reply).catch((error: unknown) => {
         request.log.error({ err: error }, 'GraphQL over SSE failed');

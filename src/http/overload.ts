@@ -125,7 +125,7 @@ export async function pressureShedding(app: FastifyInstance, limits: OverloadLim
       shed(type === 'heapUsedBytes' ? 'heap' : 'event_loop', { value, limits });
       // A browser's EventSource never retries a non-200: it is told to come back instead.
       if (path.endsWith(STREAM_SUFFIX) && acceptsEventStream(request.headers.accept)) {
-        const { headers, body } = retryLaterEvents('busy', OVERLOADED_DETAIL.replace(': try again shortly', ''));
+        const { headers, body } = retryLaterEvents('busy', 'Service overloaded');
         reply.code(200).headers(headers).send(body);
         return;
       }
