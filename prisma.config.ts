@@ -1,5 +1,5 @@
 // Prisma 7 configuration. The CLI is used here for `prisma generate` only: migrations are applied by
-// src/db/migrate.ts (see README), which records them exactly as `prisma migrate deploy` does, so an
+// src/database/migrate.ts (see README), which records them exactly as `prisma migrate deploy` does, so an
 // operator with the schema engine available may use `prisma migrate deploy` against DATABASE_URL too.
 import { defineConfig } from 'prisma/config';
 

@@ -5,8 +5,8 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
-import { createDatabase } from '../src/db/client.js';
-import { SCHEMA_FILE } from '../src/graphql/server.js';
+import { createDatabase } from '../src/database/client.js';
+import { SCHEMA_FILE } from '../src/doors/graphql/server.js';
 
 // Every statement Prisma sends, so the benchmark counts statements per request for it too.
 let statements = 0;

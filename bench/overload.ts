@@ -26,8 +26,8 @@ import os from 'node:os';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { signAccessToken } from '../src/auth/viewer.js';
-import { createDatabase } from '../src/db/client.js';
-import { migrate } from '../src/db/migrate.js';
+import { createDatabase } from '../src/database/client.js';
+import { migrate } from '../src/database/migrate.js';
 import { startSide, type Side } from './instances.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';

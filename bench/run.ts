@@ -10,9 +10,9 @@ import os from 'node:os';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { signAccessToken } from '../src/auth/viewer.js';
-import { FOLD_STATEMENT_MARK } from '../src/data/migrationStats.js';
-import { createDatabase } from '../src/db/client.js';
-import { migrate } from '../src/db/migrate.js';
+import { FOLD_STATEMENT_MARK } from '../src/queries/migrationStats.js';
+import { createDatabase } from '../src/database/client.js';
+import { migrate } from '../src/database/migrate.js';
 import { freePort } from '../test/helpers/net.js';
 import { productionNodeArgs } from '../test/helpers/productionStart.js';
 

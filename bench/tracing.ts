@@ -1,4 +1,4 @@
-// npm run bench:tracing (and the end of npm run bench): what tracing costs a request (src/tracing.ts).
+// npm run bench:tracing (and the end of npm run bench): what tracing costs a request (src/observability/tracing.ts).
 // Three production instances (`node dist/main.js`) on one PostgreSQL database: tracing off (no OTLP
 // endpoint), on with every trace sampled (OTEL_TRACES_SAMPLER=always_on) and on with 1%
 // (traceidratio 0.01), exporting to an OTLP/HTTP sink in this process that answers at once and
@@ -14,8 +14,8 @@ import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { signAccessToken } from '../src/auth/viewer.js';
-import { createDatabase } from '../src/db/client.js';
-import { migrate } from '../src/db/migrate.js';
+import { createDatabase } from '../src/database/client.js';
+import { migrate } from '../src/database/migrate.js';
 import { startSide, withClient, type Side } from './instances.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';

@@ -1,4 +1,4 @@
-// `npm run generate` (run by start, build, test and token): the Prisma client (src/db/generated, from
+// `npm run generate` (run by start, build, test and token): the Prisma client (src/database/generated, from
 // prisma/schema.prisma) and the playground bundle (build/playground, from playground/), each only
 // when it is missing or stale. What an output was made from is recorded beside it, as a SHA-256 of
 // its inputs (the sources, the generating script, the installed versions in package-lock.json): a
@@ -22,7 +22,7 @@ const filesUnder = (directory) =>
 const outputs = [
   {
     name: 'Prisma client',
-    directory: 'src/db/generated',
+    directory: 'src/database/generated',
     inputs: () => ['prisma/schema.prisma', 'prisma.config.ts', 'scripts/prisma-generate.mjs', 'package-lock.json'],
     script: 'scripts/prisma-generate.mjs',
   },

@@ -49,7 +49,7 @@ export const SERVICE_NAME = 'graph-migrations-subgraph';
 
 const emptyAsUnset = (value: unknown) => (value === '' ? undefined : value);
 
-// OpenTelemetry's standard variables (src/tracing.ts), as its SDKs read them; read here, once, with the rest.
+// OpenTelemetry's standard variables (src/observability/tracing.ts), as its SDKs read them; read here, once, with the rest.
 const otlpUrl = z.string().refine(
   (value) => {
     try {
@@ -228,9 +228,9 @@ const environmentSchema = z.object({
   OVERLOAD_MAX_IN_FLIGHT: integer(0, 1_000_000).default(1_000),
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: integer(0, 60_000).default(0),
   OVERLOAD_MAX_HEAP_PERCENT: integer(0, 100).default(90),
-  // Sockets listening on the port, each accepting on its own (src/http/acceptors.ts, docs/decisions/0007).
+  // Sockets listening on the port, each accepting on its own (src/platform/acceptors.ts, docs/decisions/0007).
   HTTP_ACCEPT_HANDLES: integer(1, 256).default(32),
-  // Live history (src/core/feed.ts, docs/decisions/0008).
+  // Live history (src/domain/feed.ts, docs/decisions/0008).
   LIVE_MAX_STREAMS: integer(0, 100_000).default(2_000),
   LIVE_STREAM_BUFFER: integer(1, 100_000).default(1_000),
   LIVE_RETENTION_MS: integer(60_000, 365 * 86_400_000).default(86_400_000),
@@ -242,7 +242,7 @@ const environmentSchema = z.object({
   CORS_ORIGINS: z.preprocess(emptyAsUnset, corsOrigins.optional()),
   PUBLIC_BASE_URL: z.preprocess(emptyAsUnset, publicBaseUrl.optional()),
   TRUST_PROXY: z.preprocess(emptyAsUnset, trustProxy.optional()),
-  // At most 200: a document whose brackets nest deeper than 256 is refused before parsing (src/graphql/limits.ts).
+  // At most 200: a document whose brackets nest deeper than 256 is refused before parsing (src/doors/graphql/limits.ts).
   GRAPHQL_MAX_DEPTH: integer(1, 200).default(15),
   GRAPHQL_MAX_ALIASES: integer(0, 10_000).default(30),
   GRAPHQL_MAX_ROOT_FIELDS: integer(1, 1_000).default(10),
@@ -251,7 +251,7 @@ const environmentSchema = z.object({
   GRAPHQL_INTROSPECTION: booleanFlag.optional(),
   GRAPHQL_OPERATION_CACHE_MB: integer(0, 4_096).default(32),
   PLAYGROUND_ENABLED: booleanFlag.optional(),
-  // Tracing (src/tracing.ts): on when an OTLP endpoint is set, unless switched off.
+  // Tracing (src/observability/tracing.ts): on when an OTLP endpoint is set, unless switched off.
   OTEL_SDK_DISABLED: booleanFlag.optional(),
   OTEL_TRACES_EXPORTER: z.preprocess(
     emptyAsUnset,
@@ -278,7 +278,7 @@ const environmentSchema = z.object({
 export type Config = ReturnType<typeof toConfig>;
 
 /**
- * Where and how spans are exported (src/tracing.ts); undefined, the default, when no OTLP endpoint is
+ * Where and how spans are exported (src/observability/tracing.ts); undefined, the default, when no OTLP endpoint is
  * set or OTEL_SDK_DISABLED / OTEL_TRACES_EXPORTER=none switch tracing off: then nothing of OpenTelemetry is loaded.
  */
 function tracingSettings(env: z.infer<typeof environmentSchema>) {
@@ -316,7 +316,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     isProduction: env.NODE_ENV === 'production',
     host: env.HOST ?? (env.NODE_ENV === 'production' ? '0.0.0.0' : LOOPBACK),
     port: env.PORT,
-    // GET /metrics on a port of its own (src/metrics.ts): operators and Prometheus only, not the
+    // GET /metrics on a port of its own (src/observability/metrics.ts): operators and Prometheus only, not the
     // gateway; loopback unless METRICS_HOST opens it to a network (a pod address, 0.0.0.0).
     metrics: env.METRICS_PORT === undefined ? undefined : { port: env.METRICS_PORT, host: env.METRICS_HOST ?? LOOPBACK },
     logLevel: env.LOG_LEVEL,
@@ -361,7 +361,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
     migrateOnStart: env.MIGRATE_ON_START,
     // Demo data belongs to the embedded default; on a real PostgreSQL it is opt-in.
     seedOnFirstStart: env.SEED_ON_FIRST_START ?? !env.DATABASE_URL,
-    // The demo graph's runs move on by themselves (src/db/seed.ts), on the embedded database only.
+    // The demo graph's runs move on by themselves (src/database/seed.ts), on the embedded database only.
     demoActivityMs: env.DATABASE_URL ? 0 : (env.DEMO_ACTIVITY_MS ?? 20_000),
     auth: {
       jwtSecret: env.AUTH_JWT_SECRET,
@@ -371,7 +371,7 @@ function toConfig(env: z.infer<typeof environmentSchema>) {
       clockToleranceSeconds: env.AUTH_CLOCK_TOLERANCE_SECONDS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    // Refused at once with 503 + Retry-After beyond these (src/http/overload.ts); /healthz and /readyz never are.
+    // Refused at once with 503 + Retry-After beyond these (src/platform/overload.ts); /healthz and /readyz never are.
     overload: {
       maxInFlight: env.OVERLOAD_MAX_IN_FLIGHT,
       maxEventLoopDelayMs: env.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,

@@ -1,6 +1,6 @@
 import { databaseUrls, loadConfigOrExit } from './config.js';
-import { missingDatabaseAdvice } from './db/errors.js';
-import { createLogger } from './logger.js';
+import { missingDatabaseAdvice } from './database/errors.js';
+import { createLogger } from './observability/logger.js';
 import { startService, type Service } from './service.js';
 
 const config = loadConfigOrExit();

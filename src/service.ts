@@ -5,25 +5,25 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import { loadOrCreateDevelopmentSecret } from './auth/developmentSecret.js';
 import { createAuthenticator, signAccessToken } from './auth/viewer.js';
 import { isLoopbackHost, type Config } from './config.js';
-import { createDatabase, DatabaseConfigurationError, serverSession, type Database, type DatabaseOptions } from './db/client.js';
-import { applyMigrations } from './db/migrate.js';
-import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, recordDemoActivity, seedDemoData } from './db/seed.js';
-import { contextFactory } from './core/context.js';
-import { createGraphQLServer, createSubgraphSchema } from './graphql/server.js';
-import { subscriptionTransports } from './graphql/subscriptions.js';
-import { addAcceptors, ensurePortFree, listeningSockets } from './http/acceptors.js';
-import { createApp } from './http/app.js';
-import { ChangeFeed } from './core/feed.js';
-import { FOLD_BATCH, foldDayCounts } from './data/migrationStats.js';
-import { graphsByKeys } from './data/graphs.js';
-import type { PoolRefusalReason } from './db/errors.js';
-import { shedder } from './http/overload.js';
-import { changesAfter, FEED_CHANNEL, feedBounds, orderCommittedChanges, pruneChanges } from './data/runChanges.js';
-import { loadPlayground } from './http/playground.js';
-import { drainable } from './http/drain.js';
-import type { Logger } from './logger.js';
-import { createMetrics, serveMetrics, type MetricsServer } from './metrics.js';
-import { loadTracing } from './tracing.js';
+import { createDatabase, DatabaseConfigurationError, serverSession, type Database, type DatabaseOptions } from './database/client.js';
+import { applyMigrations } from './database/migrate.js';
+import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, recordDemoActivity, seedDemoData } from './database/seed.js';
+import { contextFactory } from './domain/context.js';
+import { createGraphQLServer, createSubgraphSchema } from './doors/graphql/server.js';
+import { subscriptionTransports } from './doors/graphql/subscriptions.js';
+import { addAcceptors, ensurePortFree, listeningSockets } from './platform/acceptors.js';
+import { createApp } from './platform/app.js';
+import { ChangeFeed } from './domain/feed.js';
+import { FOLD_BATCH, foldDayCounts } from './queries/migrationStats.js';
+import { graphsByKeys } from './queries/graphs.js';
+import type { PoolRefusalReason } from './database/errors.js';
+import { shedder } from './platform/overload.js';
+import { changesAfter, FEED_CHANNEL, feedBounds, orderCommittedChanges, pruneChanges } from './queries/runChanges.js';
+import { loadPlayground } from './doors/graphql/playground.js';
+import { drainable } from './platform/drain.js';
+import type { Logger } from './observability/logger.js';
+import { createMetrics, serveMetrics, type MetricsServer } from './observability/metrics.js';
+import { loadTracing } from './observability/tracing.js';
 
 // Connections the kernel may hold for the server to accept (Node's default is 511, capped by
 // net.core.somaxconn): a burst beyond it is dropped and the clients' retransmissions back off for
@@ -32,8 +32,8 @@ import { loadTracing } from './tracing.js';
 const LISTEN_BACKLOG = 4096;
 
 /**
- * The instance's change feed (src/core/feed.ts) over the database's live session: one connection
- * for its LISTEN and for ordering, reading and pruning (src/db/listen.ts). Undefined, with a warning, when there is no session to
+ * The instance's change feed (src/domain/feed.ts) over the database's live session: one connection
+ * for its LISTEN and for ordering, reading and pruning (src/database/listen.ts). Undefined, with a warning, when there is no session to
  * LISTEN on (PostgreSQL through a transaction pooler without DATABASE_LISTEN_URL or DATABASE_MIGRATE_URL).
  */
 async function startFeed(config: Config, logger: Logger, database: Database): Promise<ChangeFeed | undefined> {
@@ -68,7 +68,7 @@ async function startFeed(config: Config, logger: Logger, database: Database): Pr
 }
 
 /**
- * On the embedded default, the demo graph's runs move on by themselves (src/db/seed.ts
+ * On the embedded default, the demo graph's runs move on by themselves (src/database/seed.ts
  * recordDemoActivity), so a newcomer's stream shows events without another writer; never on
  * PostgreSQL (config.ts refuses DEMO_ACTIVITY_MS with DATABASE_URL). Returns what stops it.
  */
@@ -292,7 +292,7 @@ export async function startService(config: Config, logger: Logger, options: Data
     });
     const server = app.server;
     const drainer = drainable(server);
-    // Several sockets on the port, each accepting on its own (src/http/acceptors.ts, decision 0007).
+    // Several sockets on the port, each accepting on its own (src/platform/acceptors.ts, decision 0007).
     const sockets = listeningSockets(config.http.acceptHandles, logger);
     if (sockets > 1) await ensurePortFree(config.host, config.port);
     // Fastify hands these options to node:http's listen() whole; its types do not name `reusePort`.

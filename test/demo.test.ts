@@ -4,7 +4,7 @@
 // would write it, so a newcomer's stream shows events. Never on PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../src/db/seed.js';
+import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../src/database/seed.js';
 import { startTestService, type TestService } from './helpers/service.js';
 import { openSse, type SseStream } from './helpers/sse.js';
 

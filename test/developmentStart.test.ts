@@ -3,8 +3,8 @@
 // so it gets no curl line that would answer 404 (issue 12), until `npm run db:seed` loads the data.
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { seedDemoData } from '../src/db/seed.js';
-import { createLogger } from '../src/logger.js';
+import { seedDemoData } from '../src/database/seed.js';
+import { createLogger } from '../src/observability/logger.js';
 import { startService } from '../src/service.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './helpers/databases.js';
 

@@ -28,19 +28,19 @@ describe('scripts/generate.mjs', { timeout: 120_000 }, () => {
   it('generates what is missing, then nothing until an input changes, then only what that input makes', async () => {
     const first = await generate();
     expect(first.stdout).toContain('Generated Prisma Client');
-    const client = await madeAt('src/db/generated/client.ts');
+    const client = await madeAt('src/database/generated/client.ts');
     const bundle = await madeAt('build/playground/playground.js');
 
     const again = await generate('--quiet');
     expect(again.stdout + again.stderr).toBe('');
-    expect(await madeAt('src/db/generated/client.ts')).toBe(client);
+    expect(await madeAt('src/database/generated/client.ts')).toBe(client);
     expect(await madeAt('build/playground/playground.js')).toBe(bundle);
 
     await appendFile(path.join(scratch, 'prisma/schema.prisma'), '\n// changed\n');
     const changed = await generate();
     expect(changed.stdout).toContain('Generated Prisma Client');
-    expect(await madeAt('src/db/generated/client.ts')).toBeGreaterThan(client);
+    expect(await madeAt('src/database/generated/client.ts')).toBeGreaterThan(client);
     expect(await madeAt('build/playground/playground.js')).toBe(bundle);
-    expect((await readFile(path.join(scratch, 'src/db/generated/.inputs.sha256'), 'utf8')).trim()).toMatch(/^[0-9a-f]{64}$/);
+    expect((await readFile(path.join(scratch, 'src/database/generated/.inputs.sha256'), 'utf8')).trim()).toMatch(/^[0-9a-f]{64}$/);
   });
 });

@@ -3,7 +3,7 @@
 // PostgreSQL, a copy of the data directory for PGlite) instead of creating and migrating its own.
 // A fresh PGlite runs initdb (seconds on a busy machine); a copy opens in a fraction of that.
 // The templates are unique to this run (other runs may share the server) and removed at the end,
-// whether the tests passed or not. test/db/migrate.test.ts still migrates empty databases (a copy of
+// whether the tests passed or not. test/database/migrate.test.ts still migrates empty databases (a copy of
 // a PGlite that was created and never migrated, a PostgreSQL database made from template1).
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { createDatabase, type DatabaseConfig } from '../src/db/client.js';
-import { migrate } from '../src/db/migrate.js';
+import { createDatabase, type DatabaseConfig } from '../src/database/client.js';
+import { migrate } from '../src/database/migrate.js';
 import { adminQuery, databaseUrl, POSTGRES_ADMIN_URL, redact, uniqueDatabaseName } from './helpers/postgresAdmin.js';
 
 const require = createRequire(import.meta.url);

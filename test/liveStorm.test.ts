@@ -10,7 +10,7 @@ import { createClient as createWsClient } from 'graphql-ws';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../src/auth/viewer.js';
-import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../src/db/seed.js';
+import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../src/database/seed.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from './helpers/databases.js';
 import { startMain, type MainProcess } from './helpers/mainProcess.js';
 import { freePort } from './helpers/net.js';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { isMainThread } from 'node:worker_threads';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { LISTEN_APPLICATION } from '../src/db/listen.js';
+import { LISTEN_APPLICATION } from '../src/database/listen.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_ADMIN_URL, postgresAvailable } from './helpers/databases.js';
 import { addMember, insertGraph, insertManyRuns } from './helpers/fixtures.js';
@@ -52,8 +52,8 @@ describe.skipIf(!postgresAvailable)('mixed load on PostgreSQL', () => {
   let token: string;
 
   beforeAll(async () => {
-    // A shared 2-core machine may be slow: the queue bounds are not under test here (test/db/outage.test.ts,
-    // test/http/overload.test.ts).
+    // A shared 2-core machine may be slow: the queue bounds are not under test here (test/database/outage.test.ts,
+    // test/platform/overload.test.ts).
     service = await startTestService('postgres', {
       env: { DATABASE_POOL_SIZE: String(POOL_SIZE), DATABASE_CONNECT_TIMEOUT_MS: '10000', DATABASE_POOL_QUEUE_TIMEOUT_MS: '10000' },
     });

@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../src/db/seed.js';
+import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../src/database/seed.js';
 import { createTestDatabase, type TestDatabase } from './helpers/databases.js';
 import { freePort } from './helpers/net.js';
 import { TEST_JWT_SECRET, testToken } from './helpers/service.js';

@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../src/auth/viewer.js';
-import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../src/db/seed.js';
+import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../src/database/seed.js';
 import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from './helpers/databases.js';
 import { startMain } from './helpers/mainProcess.js';
 import { TEST_JWT_SECRET } from './helpers/service.js';

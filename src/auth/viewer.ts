@@ -3,7 +3,7 @@
 // nor an HS/RS confusion can pass, and a token must carry `sub` and `exp`.
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
-import type { Tracing } from '../tracing.js';
+import type { Tracing } from '../observability/tracing.js';
 
 export type Viewer =
   | { kind: 'anonymous' }
@@ -27,7 +27,7 @@ const VERIFIED_TOKENS_MAX = 10_000;
 const VERIFIED_TOKEN_TTL_MS = 60_000;
 const BEARER = /^Bearer[ \t]+([^ \t]+)[ \t]*$/i;
 
-/** `tracing`: a span for each verification the cache does not answer (src/tracing.ts). */
+/** `tracing`: a span for each verification the cache does not answer (src/observability/tracing.ts). */
 export function createAuthenticator(settings: AuthSettings, tracing?: Tracing): Authenticate {
   let key: KeyObject | JWTVerifyGetKey;
   let algorithms: string[];

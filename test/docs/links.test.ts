@@ -21,7 +21,7 @@ const NOT_IN_REPOSITORY = new Set([
   'dist',
   'build',
   '.data',
-  'src/db/generated',
+  'src/database/generated',
   'test/artifacts',
   'bench/results',
 ]);
@@ -32,7 +32,7 @@ const GENERATED = new Set(['package-lock.json']);
 /**
  * References that must stay broken. Applied migrations are immutable: each database records the
  * SHA-256 of every migration file in _prisma_migrations and refuses to start when a file changed
- * (src/db/migrate.ts). The first line of the initial migration cites a design document that is not
+ * (src/database/migrate.ts). The first line of the initial migration cites a design document that is not
  * part of the repository; its subject is docs/contract.md#data-model.
  */
 const IMMUTABLE: { file: string; line: number }[] = [{ file: 'prisma/migrations/20260101000000_init/migration.sql', line: 1 }];

@@ -5,7 +5,7 @@
 // `graph` read for the whole page in one more statement.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PrismaClient } from '../../src/db/client.js';
+import type { PrismaClient } from '../../src/database/client.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, type GraphFixture } from '../helpers/fixtures.js';
 import { databaseText, selectedRuns, microsecondText, micros, newestFirst, plannedHistory, type PlannedRun } from '../helpers/history.js';

@@ -2,10 +2,10 @@
 // an operation name that names nothing, malformed `_entities` representations, introspection off, a
 // document nested thousands deep, a DateTime in another format. Each is a client error that says
 // what to change, and none is logged as an internal failure. Every case is sent twice: the second
-// execution of a document runs graphql-jit's compiled code (src/graphql/executor.ts).
+// execution of a document runs graphql-jit's compiled code (src/doors/graphql/executor.ts).
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../../src/db/seed.js';
+import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../../src/database/seed.js';
 import { recordingLogger, startTestService, type TestService } from '../helpers/service.js';
 
 const ENTITIES = `query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Graph { slug } ... on GraphMigrationRun { id } } }`;

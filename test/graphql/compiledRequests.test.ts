@@ -1,5 +1,5 @@
 // A repeated query, once compiled, is answered without Apollo Server's pipeline
-// (src/graphql/compiledRequests.ts): the same status, headers and bytes as Apollo's answer. Whatever
+// (src/doors/graphql/compiledRequests.ts): the same status, headers and bytes as Apollo's answer. Whatever
 // that path does not handle (errors, refused variables, the cost limit, another media type, a
 // federated trace, persisted queries, an anonymous client) is still Apollo's answer.
 import { randomUUID } from 'node:crypto';

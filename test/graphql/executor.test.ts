@@ -1,5 +1,5 @@
 // Operations are interpreted by graphql-js the first time and run compiled (graphql-jit) once they
-// repeat (src/graphql/executor.ts). Each request here is sent three times: the answers, status and
+// repeat (src/doors/graphql/executor.ts). Each request here is sent three times: the answers, status and
 // body byte for byte, must not change when execution switches to the compiled operation, for data,
 // client errors, variables refused before execution, and internal errors alike.
 import { randomUUID } from 'node:crypto';
@@ -103,7 +103,7 @@ describe('compiled execution answers as graphql-js does', () => {
   it('an internal error: located, masked, the rest of the data kept', async () => {
     const database = service.service.database;
     const original = database.query;
-    database.query = () => Promise.reject(new Error('boom at /work/main/src/data/graphs.ts:42'));
+    database.query = () => Promise.reject(new Error('boom at /work/main/src/queries/graphs.ts:42'));
     try {
       const { status, body } = await thrice({ query: `{ graph(slug: "member_graph") { id } }` });
       expect(status).toBe(200);

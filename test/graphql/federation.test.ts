@@ -12,7 +12,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../../src/db/seed.js';
+import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID } from '../../src/database/seed.js';
 import { graphql, startTestService, type TestService } from '../helpers/service.js';
 
 // Apollo's libraries must not phone home from a test run (vitest.config.ts sets this).

@@ -6,8 +6,8 @@
 // whose ids, instants and statuses the test chose.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCursor } from '../../src/data/cursor.js';
-import type { PrismaClient } from '../../src/db/client.js';
+import { encodeCursor } from '../../src/domain/cursor.js';
+import type { PrismaClient } from '../../src/database/client.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, type GraphFixture } from '../helpers/fixtures.js';
 import {

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkHistoryFilter, statusesArray, type HistoryFilter, type HistoryFilterInput } from '../../src/data/historyFilter.js';
-import { pageParameters, pageStart, type HistoryPage } from '../../src/data/migrationRuns.js';
+import { checkHistoryFilter, statusesArray, type HistoryFilter, type HistoryFilterInput } from '../../src/queries/historyFilter.js';
+import { pageParameters, pageStart, type HistoryPage } from '../../src/queries/migrationRuns.js';
 import { postgresAvailable } from '../helpers/databases.js';
 import { addMember, insertGraph, insertManyRuns } from '../helpers/fixtures.js';
 import { graphql, startTestService, type TestService } from '../helpers/service.js';
@@ -107,8 +107,8 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
   }
 
   /**
-   * What the graph statement binds, computed as src/data/graphs.ts computes it: ids, slugs, the
-   * viewer of each request, then one array per page expression (src/data/migrationRuns.ts pageParameters).
+   * What the graph statement binds, computed as src/queries/graphs.ts computes it: ids, slugs, the
+   * viewer of each request, then one array per page expression (src/queries/migrationRuns.ts pageParameters).
    */
   function graphParams(requests: { id?: string; slug?: string; page: HistoryPage }[]): unknown[] {
     const page = pageParameters(requests.map((request) => request.page));
@@ -334,7 +334,7 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
       migrationRuns(status: $status, since: $since, first: $first) { edges { node { id status createdAt graphId } } pageInfo { hasNextPage } }
     }`;
 
-    /** What the cross-graph statement binds (src/data/migrationRuns.ts runsOfAllGraphs): the page as one row. */
+    /** What the cross-graph statement binds (src/queries/migrationRuns.ts runsOfAllGraphs): the page as one row. */
     function allParams(page: HistoryPage): unknown[] {
       const start = pageStart(page);
       return [page.limit, start?.createdAt ?? null, start?.id ?? null, page.filter?.since ?? null, statusesArray(page.filter)];

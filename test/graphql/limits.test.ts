@@ -1,9 +1,9 @@
-// Operation limits (src/graphql/limits.ts) over real HTTP: for each, a query just under the limit
+// Operation limits (src/doors/graphql/limits.ts) over real HTTP: for each, a query just under the limit
 // runs and one just over is refused before execution with the limit's named error code.
 import { randomUUID } from 'node:crypto';
 import { buildSchema, getIntrospectionQuery, parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentNesting } from '../../src/graphql/limits.js';
+import { documentNesting } from '../../src/doors/graphql/limits.js';
 import { insertGraph, insertManyRuns } from '../helpers/fixtures.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 

@@ -1,20 +1,20 @@
-// The operation cache (src/graphql/operationCache.ts) under a real Apollo Server with the real
+// The operation cache (src/doors/graphql/operationCache.ts) under a real Apollo Server with the real
 // executor: bounded by estimated bytes, least recently used evicted, compiled operations counted and
 // evicted with their documents, and nothing kept of what anonymous clients send.
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Viewer } from '../../src/auth/viewer.js';
-import type { Context } from '../../src/core/context.js';
-import { jitExecution } from '../../src/graphql/executor.js';
-import { COMPILED_BYTES_PER_CHAR, createOperationCache, DOCUMENT_BYTES_PER_CHAR, LruMap } from '../../src/graphql/operationCache.js';
-import { createSubgraphSchema } from '../../src/graphql/server.js';
+import type { Context } from '../../src/domain/context.js';
+import { jitExecution } from '../../src/doors/graphql/executor.js';
+import { COMPILED_BYTES_PER_CHAR, createOperationCache, DOCUMENT_BYTES_PER_CHAR, LruMap } from '../../src/doors/graphql/operationCache.js';
+import { createSubgraphSchema } from '../../src/doors/graphql/server.js';
 
 const member: Viewer = { kind: 'user', id: '6f1c2a4e-8b7d-4c3a-9e21-5d0b7f3a9c11', isSuperuser: false };
 const anonymous: Viewer = { kind: 'anonymous' };
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** An Apollo Server as src/graphql/server.ts wires it (executor, document store, persisted queries), counting parses. */
+/** An Apollo Server as src/doors/graphql/server.ts wires it (executor, document store, persisted queries), counting parses. */
 async function serverWith(maxBytes: number) {
   const schema = createSubgraphSchema();
   const cache = createOperationCache(maxBytes);

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor } from '../../src/data/cursor.js';
+import { decodeCursor, encodeCursor } from '../../src/domain/cursor.js';
 import { DATABASE_KINDS, postgresAvailable } from '../helpers/databases.js';
 import { addMember, insertGraph, insertManyRuns, insertRuns, type GraphFixture } from '../helpers/fixtures.js';
 import {
@@ -509,7 +509,7 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
   }
 
   async function explain(sql: string, after: { createdAt: string; id: string } | null, statuses: string | null = null) {
-    // Graph ids, slugs, the viewers, limits, positions, `since` and statuses (JSON text) (src/data/graphs.ts).
+    // Graph ids, slugs, the viewers, limits, positions, `since` and statuses (JSON text) (src/queries/graphs.ts).
     const params = [[null], [graph.slug], [MEMBER], [101], [after?.createdAt ?? null], [after?.id ?? null], [null], [statuses]];
     const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${sql}`, params);
     const text = await client.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params);

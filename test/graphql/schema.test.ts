@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSchema, graphqlSync, isScalarType } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { createSubgraphSchema, SCHEMA_FILE } from '../../src/graphql/server.js';
+import { createSubgraphSchema, SCHEMA_FILE } from '../../src/doors/graphql/server.js';
 
 describe('schema descriptions', () => {
   const schema = createSubgraphSchema();

@@ -3,13 +3,13 @@
 // operation) are read in one statement, for one graph or for 200.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCursor } from '../../src/data/cursor.js';
-import { checkHistoryFilter, type HistoryFilter } from '../../src/data/historyFilter.js';
-import { readableGraph } from '../../src/core/access.js';
-import type { Context } from '../../src/core/context.js';
-import { connectionPage, loadConnection } from '../../src/core/history.js';
-import { createLoaders } from '../../src/core/loaders.js';
-import { createLogger } from '../../src/logger.js';
+import { encodeCursor } from '../../src/domain/cursor.js';
+import { checkHistoryFilter, type HistoryFilter } from '../../src/queries/historyFilter.js';
+import { readableGraph } from '../../src/domain/access.js';
+import type { Context } from '../../src/domain/context.js';
+import { connectionPage, loadConnection } from '../../src/domain/history.js';
+import { createLoaders } from '../../src/domain/loaders.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { insertGraph, insertGraphsWithMember, insertRunsOfGraphs } from '../helpers/fixtures.js';
 import { graphql, startTestService, type TestService } from '../helpers/service.js';

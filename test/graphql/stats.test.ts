@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { foldDayCounts } from '../../src/data/migrationStats.js';
+import { foldDayCounts } from '../../src/queries/migrationStats.js';
 import { countMismatches } from '../helpers/statistics.js';
-import type { PrismaClient } from '../../src/db/client.js';
+import type { PrismaClient } from '../../src/database/client.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, insertRun, type GraphFixture } from '../helpers/fixtures.js';
 import { graphql, startTestService, type TestService } from '../helpers/service.js';

@@ -4,7 +4,7 @@
 // answers of the contract, both doors agreeing, and one SQL statement per history request.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { PrismaClient } from '../../src/db/client.js';
+import type { PrismaClient } from '../../src/database/client.js';
 import { CONTRACT_KEYS, MIGRATIONS, RUN_FIELDS, TIMESTAMP, get, snakeCaseKeys } from '../rest/support.js';
 import { insertManyRuns, insertGraph, addMember } from './fixtures.js';
 import { inHistoryOrder, insertGraphWithRuns, plannedHistory, type PlannedRun } from './history.js';

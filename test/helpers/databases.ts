@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
-import type { DatabaseConfig } from '../../src/db/client.js';
+import type { DatabaseConfig } from '../../src/database/client.js';
 import { adminQuery, databaseUrl, uniqueDatabaseName } from './postgresAdmin.js';
 
 export { POSTGRES_ADMIN_URL } from './postgresAdmin.js';

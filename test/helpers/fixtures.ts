@@ -1,6 +1,6 @@
 // Test data written with plain SQL through the service's Prisma client: ids and timestamps chosen by the test.
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '../../src/db/client.js';
+import type { PrismaClient } from '../../src/database/client.js';
 
 export interface GraphFixture {
   id: string;

@@ -2,7 +2,7 @@
 // timestamps made here, with many runs sharing a created_at to the microsecond, and the expected
 // order computed in JS (text timestamps and lowercase UUIDs compare as PostgreSQL compares them).
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '../../src/db/client.js';
+import type { PrismaClient } from '../../src/database/client.js';
 import { addMember, insertGraph, insertRuns, type GraphFixture } from './fixtures.js';
 
 export interface PlannedRun {

@@ -2,7 +2,7 @@
 // records what the process loads) and tsx: starts the service with the environment it is given,
 // answers one request on each door, stops, and prints the answers' statuses.
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { startService } from '../../src/service.js';
 
 const service = await startService(loadConfig(process.env), createLogger('silent'));

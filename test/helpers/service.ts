@@ -2,10 +2,10 @@
 // known HS256 secret and a record of every SQL statement Prisma sends.
 import { pino } from 'pino';
 import { signAccessToken } from '../../src/auth/viewer.js';
-import { FOLD_STATEMENT_MARK } from '../../src/data/migrationStats.js';
-import { FEED_STATEMENT_MARK } from '../../src/data/runChanges.js';
+import { FOLD_STATEMENT_MARK } from '../../src/queries/migrationStats.js';
+import { FEED_STATEMENT_MARK } from '../../src/queries/runChanges.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger, type Logger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { startService, type Service } from '../../src/service.js';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 
@@ -43,8 +43,8 @@ export async function startTestService(
   });
   const statements: string[] = [];
   const service = await startService(config, options.logger ?? createLogger(config.logLevel), {
-    // The change feed's own statements (src/data/runChanges.ts) and the day counts' fold
-    // (src/data/migrationStats.ts), sent on their schedules, are no request's.
+    // The change feed's own statements (src/queries/runChanges.ts) and the day counts' fold
+    // (src/queries/migrationStats.ts), sent on their schedules, are no request's.
     onQuery: (event) => {
       if (!event.query.includes(FEED_STATEMENT_MARK) && !event.query.includes(FOLD_STATEMENT_MARK)) statements.push(event.query);
     },

@@ -1,5 +1,5 @@
 // The statistics' kept counts (docs/decisions/0010) against a recount of the runs themselves.
-import type { PrismaClient } from '../../src/db/client.js';
+import type { PrismaClient } from '../../src/database/client.js';
 
 /**
  * (graph, UTC day, status) groups whose day counts plus unfolded deltas differ from a count of the

@@ -5,7 +5,7 @@
 // without its last chunk), the list route's refusals, HEAD, and shutdown.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCursor } from '../../src/data/cursor.js';
+import { decodeCursor } from '../../src/domain/cursor.js';
 import { adminQuery } from '../helpers/postgresAdmin.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, insertRun } from '../helpers/fixtures.js';

@@ -1,5 +1,5 @@
 // Deletions and truncations in the live history (prisma/migrations/20261206100000_run_deletions_in_feed,
-// src/core/feed.ts), on PGlite and PostgreSQL over real sockets: a deleted run is a `run_deleted`
+// src/domain/feed.ts), on PGlite and PostgreSQL over real sockets: a deleted run is a `run_deleted`
 // event carrying the list route's item as it was, one per run of a bulk DELETE in the history's
 // order; a graph deleted with its runs fails nothing; every TRUNCATE shape ends open streams with
 // `reset` and the truncation's cursor, and resuming after it loses nothing; the GraphQL subscription
@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { createClient as createSseClient } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Prisma } from '../../src/db/generated/client.js';
+import { Prisma } from '../../src/database/generated/client.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, insertRun } from '../helpers/fixtures.js';
 import { startTestService, type TestService } from '../helpers/service.js';

@@ -12,7 +12,7 @@ import {
   MIGRATIONS_PATH,
   MIGRATIONS_STATS_PATH,
   OPENAPI_DOCUMENT,
-} from '../../src/rest/openapi.js';
+} from '../../src/doors/rest/openapi.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { addMember, insertGraph, insertManyRuns, insertRun } from '../helpers/fixtures.js';
 import { startTestService, type TestService } from '../helpers/service.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { startService, type Service } from '../../src/service.js';
 import { addMember, insertGraph } from '../helpers/fixtures.js';
 import { replicaAvailable, startOwnCluster, type OwnCluster } from '../helpers/replica.js';

@@ -1,4 +1,4 @@
-// The REST live history (src/rest/stream.ts over src/core/feed.ts), on PGlite and PostgreSQL over
+// The REST live history (src/doors/rest/stream.ts over src/domain/feed.ts), on PGlite and PostgreSQL over
 // real sockets: every insert and change of a run is an event carrying the list route's item, in
 // order; Last-Event-ID resumes with no gap and no duplicate; refusals are the list route's answers;
 // access is checked again while a stream is open; and, on PostgreSQL, two interleaved writers'
@@ -6,14 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pruneChanges } from '../../src/data/runChanges.js';
-import { LISTEN_APPLICATION } from '../../src/db/listen.js';
+import { pruneChanges } from '../../src/queries/runChanges.js';
+import { LISTEN_APPLICATION } from '../../src/database/listen.js';
 import { DATABASE_KINDS, POSTGRES_ADMIN_URL } from '../helpers/databases.js';
 import { addMember, insertGraph, insertRun } from '../helpers/fixtures.js';
 import { startTestService, testConfig, type TestService } from '../helpers/service.js';
 import { startTcpProxy } from '../helpers/tcpProxy.js';
 import { startService } from '../../src/service.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { openSse, type SseStream } from '../helpers/sse.js';
 
 const MEMBER = randomUUID();

@@ -1,0 +1,34 @@
+import type { Authenticate, Viewer } from '../auth/viewer.js';
+import type { Database } from '../database/client.js';
+import type { Logger } from '../observability/logger.js';
+import type { RunStream } from './feed.js';
+import type { RunStreamRequest } from './live.js';
+import { createLoaders, type Loaders } from './loaders.js';
+
+/** The request's logger (Fastify's child logger, with the request id): only what resolvers and plugins log with. */
+export type RequestLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+export interface Context {
+  viewer: Viewer;
+  loaders: Loaders;
+  logger: RequestLogger;
+  /** On the transports that serve live streams (the GraphQL subscription's SSE and WebSocket); absent elsewhere. */
+  live?: LiveContext;
+}
+
+export interface LiveContext {
+  /** Opens a stream for this context's viewer (src/domain/live.ts: the checks, the cursor, the re-checks). */
+  open(request: RunStreamRequest): Promise<RunStream>;
+  /** Fresh loaders for the next event: a subscription's context outlives any one read. */
+  refresh(): Promise<void>;
+}
+
+export type CreateContext = (request: { authorization: string | undefined; logger: RequestLogger }) => Promise<Context>;
+
+/** One context per request, for both doors (GraphQL and REST): the viewer and fresh loaders. */
+export function contextFactory(database: Pick<Database, 'query'>, authenticate: Authenticate): CreateContext {
+  return async ({ authorization, logger }) => {
+    const viewer = await authenticate(authorization);
+    return { viewer, loaders: createLoaders((statement) => database.query(statement), viewer), logger };
+  };
+}
