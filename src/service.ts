@@ -4,11 +4,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import { loadOrCreateDevelopmentSecret } from './auth/developmentSecret.js';
 import { createAuthenticator, signAccessToken } from './auth/viewer.js';
-import { isLoopbackHost, type Config } from './config.js';
+import { isLoopbackHost, type Config, type TracingSettings } from './config.js';
 import { createDatabase, DatabaseConfigurationError, serverSession, type Database, type DatabaseOptions } from './database/client.js';
 import { applyMigrations } from './database/migrate.js';
 import { DEMO_GRAPH_SLUG, DEMO_MEMBER_ID, hasDemoGraph, isEmpty, recordDemoActivity, seedDemoData } from './database/seed.js';
 import { contextFactory } from './domain/context.js';
+import { ANSWERED_ERROR_CODES } from './doors/graphql/errors.js';
 import { createGraphQLServer, createSubgraphSchema } from './doors/graphql/server.js';
 import { subscriptionTransports } from './doors/graphql/subscriptions.js';
 import { addAcceptors, ensurePortFree, listeningSockets } from './platform/acceptors.js';
@@ -23,7 +24,14 @@ import { loadPlayground } from './doors/graphql/playground.js';
 import { drainable } from './platform/drain.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, serveMetrics, type MetricsServer } from './observability/metrics.js';
-import { loadTracing } from './observability/tracing.js';
+import type { Tracing } from './observability/tracing.js';
+
+/** The tracing the settings ask for, with OpenTelemetry's SDK loaded only then (docs/decisions/0011). */
+async function loadTracing(settings: TracingSettings | undefined, logger: Logger): Promise<Tracing | undefined> {
+  if (!settings) return undefined;
+  const { createTracing } = await import('./observability/tracingSdk.js');
+  return createTracing(settings, logger);
+}
 
 // Connections the kernel may hold for the server to accept (Node's default is 511, capped by
 // net.core.somaxconn): a burst beyond it is dropped and the clients' retransmissions back off for
@@ -204,7 +212,7 @@ async function checkPooledStatementTimeout(config: Config, logger: Logger, datab
 
 export async function startService(config: Config, logger: Logger, options: DatabaseOptions = {}): Promise<Service> {
   // Metrics only when asked for (METRICS_PORT): otherwise nothing is counted, nothing timed.
-  const metrics = config.metrics ? createMetrics() : undefined;
+  const metrics = config.metrics ? createMetrics({ graphqlErrorCodes: ANSWERED_ERROR_CODES }) : undefined;
   const { onQuery } = options;
   // The pool's refusals are counted, and warned about once per reason every 10 s as the door's are: a
   // line per refused request would itself load the instance it sheds for.

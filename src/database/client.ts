@@ -12,9 +12,10 @@ import type { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { SqlDriverAdapter, SqlQuery } from '@prisma/driver-adapter-utils';
 import { createLogger, type Logger } from '../observability/logger.js';
 import type { DatabaseTarget, Tracing } from '../observability/tracing.js';
-import { DatabaseClosingError, PoolSaturatedError, type PoolRefusalReason } from './errors.js';
+import { DatabaseClosingError, databaseErrorType, PoolSaturatedError, type PoolRefusalReason } from './errors.js';
 import { postgresLiveSession, type Listen, type LiveSession } from './listen.js';
 import { Prisma, PrismaClient } from './generated/client.js';
+import type { RunSql, TransactionSql } from './sql.js';
 
 const { sql } = Prisma;
 
@@ -77,22 +78,6 @@ const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
 export interface QueryEvent {
   query: string;
   durationMs: number;
-}
-
-/** A result as the driver adapter gives it: column names, and one array of values per row. */
-export interface SqlRows {
-  columnNames: string[];
-  rows: unknown[][];
-}
-
-/** Runs one statement built with `Prisma.sql` (parameters bound, never spliced into the text). */
-export type RunSql = (statement: Prisma.Sql) => Promise<SqlRows>;
-
-/** A transaction's statements: `query` for rows, `execute` for statements whose result is not read (DDL, writes, locks). */
-export interface TransactionSql {
-  query: RunSql;
-  /** Returns the number of rows affected. */
-  execute(statement: Prisma.Sql): Promise<number>;
 }
 
 /** What answers right now (`readiness()`): the primary, and the replica when reads go to one. */
@@ -414,9 +399,10 @@ const status = (pool: pg.Pool): PoolStatus => ({
 
 /** The database a statement goes to, as the tracing conventions name it: PGlite's one database is `postgres`. */
 function databaseTarget(url: string | undefined): DatabaseTarget {
-  if (url === undefined) return { namespace: 'postgres' };
+  if (url === undefined) return { namespace: 'postgres', errorType: databaseErrorType };
   const parsed = new URL(url);
   return {
+    errorType: databaseErrorType,
     namespace: decodeURIComponent(parsed.pathname.slice(1)),
     address: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: parsed.port === '' ? 5432 : Number(parsed.port),

@@ -5,7 +5,7 @@
 // notification sent while it was down is lost, so the feed reads what it missed on each reconnect.
 import pg from 'pg';
 import type { Logger } from '../observability/logger.js';
-import type { RunSql, SqlRows, TransactionSql } from './client.js';
+import type { RunSql, SqlRows, TransactionSql } from './sql.js';
 import { LiveSessionDownError } from './errors.js';
 
 export type Listen = (

@@ -1,5 +1,20 @@
-import type { SqlRows } from './client.js';
 import { Prisma } from './generated/client.js';
+
+/** A result as the driver adapter gives it: column names, and one array of values per row. */
+export interface SqlRows {
+  columnNames: string[];
+  rows: unknown[][];
+}
+
+/** Runs one statement built with `Prisma.sql` (parameters bound, never spliced into the text). */
+export type RunSql = (statement: Prisma.Sql) => Promise<SqlRows>;
+
+/** A transaction's statements: `query` for rows, `execute` for statements whose result is not read (DDL, writes, locks). */
+export interface TransactionSql {
+  query: RunSql;
+  /** Returns the number of rows affected. */
+  execute(statement: Prisma.Sql): Promise<number>;
+}
 
 /**
  * A timestamptz rendered as RFC 3339 UTC text with microseconds. Prisma (like any JS Date) keeps
@@ -7,13 +22,6 @@ import { Prisma } from './generated/client.js';
  */
 export function utcTimestamp(column: string): Prisma.Sql {
   return Prisma.raw(`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`);
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Client-supplied ids are untrusted: a value that is not a UUID cannot match a row. */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
 }
 
 /** The rows of a result as objects keyed by column name, as the SQL aliased them. */

@@ -2,7 +2,6 @@ import type { Authenticate, Viewer } from '../auth/viewer.js';
 import type { Database } from '../database/client.js';
 import type { Logger } from '../observability/logger.js';
 import type { RunStream } from './feed.js';
-import type { RunStreamRequest } from './live.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 /** The request's logger (Fastify's child logger, with the request id): only what resolvers and plugins log with. */
@@ -14,6 +13,14 @@ export interface Context {
   logger: RequestLogger;
   /** On the transports that serve live streams (the GraphQL subscription's SSE and WebSocket); absent elsewhere. */
   live?: LiveContext;
+}
+
+export interface RunStreamRequest {
+  /** One graph's runs (GRAPH_READ); null: every graph's (superusers only). */
+  slug: string | null;
+  statuses?: readonly string[] | null;
+  /** The cursor of the last event received: replay what followed it, then continue. */
+  after?: string | null;
 }
 
 export interface LiveContext {

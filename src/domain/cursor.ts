@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { filterKey, isFiltered, NO_FILTER, type HistoryFilter } from '../queries/historyFilter.js';
 import type { HistoryPosition } from '../queries/migrationRuns.js';
-import { isUuid } from '../database/sql.js';
+import { isUuid } from '../queries/ids.js';
 
 const UNFILTERED_VERSION = 1;
 const FILTERED_VERSION = 2;

@@ -3,18 +3,10 @@
 // open. Refusals are src/domain/errors.ts's (and the feed's StreamLimitError), which each door maps.
 import type { Logger } from '../observability/logger.js';
 import { readable, requireSuperuser, requireUser } from './access.js';
-import type { Context } from './context.js';
+import type { Context, RunStreamRequest } from './context.js';
 import { AccessDeniedError, InvalidArgumentError, NotFoundError, ResumeExpiredError } from './errors.js';
 import type { ChangeFeed, RunStream } from './feed.js';
 import { filterOf } from './history.js';
-
-export interface RunStreamRequest {
-  /** One graph's runs (GRAPH_READ); null: every graph's (superusers only). */
-  slug: string | null;
-  statuses?: readonly string[] | null;
-  /** The cursor of the last event received: replay what followed it, then continue. */
-  after?: string | null;
-}
 
 export interface LiveSettings {
   /** Access is checked again this often while a stream is open (at most 60 s). */

@@ -27,7 +27,7 @@ import {
   type MigrationStatsRecord,
   type StatsWindow,
 } from '../queries/migrationStats.js';
-import type { RunSql } from '../database/client.js';
+import type { RunSql } from '../database/sql.js';
 
 export interface Loaders {
   /**

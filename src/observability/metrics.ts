@@ -6,10 +6,35 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ChangeFeed } from '../domain/feed.js';
-import type { Database, QueryEvent } from '../database/client.js';
-import { CLIENT_ERROR_CODES } from '../doors/graphql/errors.js';
-import type { ShedReason } from '../platform/overload.js';
+
+/** Every reason work is refused under overload: at the platform's door, and by the pool's wait queue (src/database/client.ts). */
+export type ShedReason = 'in_flight' | 'event_loop' | 'heap' | 'queue_full' | 'queue_wait';
+
+/** A pool's connections, as the database reports them at each scrape. */
+interface PoolCounts {
+  total: number;
+  idle: number;
+  waiting: number;
+}
+
+/** What the gauges read from the database at each scrape (src/database/client.ts). */
+export interface ObservedPools {
+  poolStatus(): PoolCounts | undefined;
+  primaryPoolStatus(): PoolCounts | undefined;
+}
+
+/** What the live gauges read from the change feed (src/domain/feed.ts), and its report of each delivery. */
+export interface ObservedFeed {
+  readonly openStreams: number;
+  readonly listening: boolean;
+  onDelivered?: (streams: number) => void;
+}
+
+/** The settings of the metrics no layer below the doors can know. */
+export interface MetricsOptions {
+  /** The `extensions.code` values GraphQL answers with (the GraphQL door's); any other is counted as `other`. */
+  graphqlErrorCodes: readonly string[];
+}
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 /** The `route` of a request no route matched (404s) or the router refused (undecodable paths). */
@@ -23,15 +48,15 @@ const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 export const MAX_OPERATION_NAMES = 100;
 export const OTHER = 'other';
 export const ANONYMOUS = 'anonymous';
-// extensions.code values the service answers with (after formatError, which masks the rest).
-const ERROR_CODES = new Set([...CLIENT_ERROR_CODES, 'INTERNAL_SERVER_ERROR']);
 
 const SQL_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-export function createMetrics() {
+export function createMetrics({ graphqlErrorCodes }: MetricsOptions) {
+  // extensions.code values the service answers with (after formatError, which masks the rest).
+  const errorCodeLabels = new Set(graphqlErrorCodes);
   const registry = new Registry();
   // Process and runtime: resident memory, heap, event-loop lag, GC, handles, CPU.
   collectDefaultMetrics({ register: registry });
@@ -81,7 +106,7 @@ export function createMetrics() {
     registers: [registry],
   });
 
-  let pools: Pick<Database, 'poolStatus' | 'primaryPoolStatus'> | undefined;
+  let pools: ObservedPools | undefined;
   new Gauge({
     name: 'db_pool_connections',
     help: 'PostgreSQL pool connections by pool (serving: the one reads use, the replica when there is one; primary) and state (total, idle, waiting: requests queued for a connection). Without a replica both pools are the same one. Absent on the embedded database',
@@ -101,7 +126,7 @@ export function createMetrics() {
     },
   });
 
-  let feed: Pick<ChangeFeed, 'openStreams' | 'listening'> | undefined;
+  let feed: ObservedFeed | undefined;
   new Gauge({
     name: 'live_streams_open',
     help: 'Live history streams open on this instance (REST event streams)',
@@ -141,11 +166,11 @@ export function createMetrics() {
   return {
     registry,
     /** The pools whose counts are reported at each scrape. */
-    observePools(database: Pick<Database, 'poolStatus' | 'primaryPoolStatus'>): void {
+    observePools(database: ObservedPools): void {
       pools = database;
     },
     /** The change feed whose streams are reported at each scrape, and which reports its deliveries. */
-    observeFeed(observed: ChangeFeed): void {
+    observeFeed(observed: ObservedFeed): void {
       feed = observed;
       observed.onDelivered = (streams) => {
         changes.inc();
@@ -161,14 +186,14 @@ export function createMetrics() {
     /** One GraphQL response: its operation name (null: anonymous) and the codes of its errors (formatted, as sent). */
     operationCompleted(name: string | null | undefined, errorCodes: readonly unknown[]): void {
       operations.inc({ operation: operationLabel(name), outcome: errorCodes.length > 0 ? 'error' : 'success' });
-      for (const code of errorCodes) errors.inc({ code: typeof code === 'string' && ERROR_CODES.has(code) ? code : OTHER });
+      for (const code of errorCodes) errors.inc({ code: typeof code === 'string' && errorCodeLabels.has(code) ? code : OTHER });
     },
     /** One refusal under overload (src/platform/overload.ts, and DatabaseOptions.onRefused). */
     loadShed(reason: ShedReason): void {
       shed.inc({ reason });
     },
     /** For DatabaseOptions.onQuery: counts and times the statement, whose text is never a label. */
-    statementCompleted(event: QueryEvent): void {
+    statementCompleted(event: { durationMs: number }): void {
       statements.inc();
       statementDuration.observe(event.durationMs / 1000);
     },

@@ -1,10 +1,8 @@
 // Distributed tracing (OpenTelemetry, OTLP over HTTP): off unless an OTLP endpoint is configured
 // (src/config.ts, tracingSettings). Off, the service holds `undefined` where a Tracing would be and
-// no OpenTelemetry module is ever loaded: src/observability/tracingSdk.ts is imported only from loadTracing.
+// no OpenTelemetry module is ever loaded: src/observability/tracingSdk.ts is imported only by src/service.ts, when configured.
 // The doors, the database client and the authenticator take an optional Tracing (docs/decisions/0011).
 import type { IncomingMessage, RequestListener } from 'node:http';
-import type { TracingSettings } from '../config.js';
-import type { Logger } from './logger.js';
 
 /** Where a statement goes, for the database semantic conventions' attributes. */
 export interface DatabaseTarget {
@@ -13,6 +11,8 @@ export interface DatabaseTarget {
   /** Host and port (`server.address`, `server.port`); absent for the embedded database. */
   address?: string;
   port?: number;
+  /** A failed statement's `error.type`: the database's own classification of its errors. */
+  errorType(error: unknown): string;
 }
 
 export type TraceStatement = <T>(text: string, send: () => Promise<T>) => Promise<T>;
@@ -38,11 +38,4 @@ export interface Tracing {
   statements(target: DatabaseTarget): TraceStatement;
   /** Exports what is buffered and stops. */
   close(): Promise<void>;
-}
-
-/** The tracing the settings ask for, with OpenTelemetry's SDK loaded only then. */
-export async function loadTracing(settings: TracingSettings | undefined, logger: Logger): Promise<Tracing | undefined> {
-  if (!settings) return undefined;
-  const { createTracing } = await import('./tracingSdk.js');
-  return createTracing(settings, logger);
 }

@@ -30,7 +30,6 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace';
 import type { TracingSettings } from '../config.js';
-import { databaseErrorType } from '../database/errors.js';
 import type { Logger } from './logger.js';
 import type { DatabaseTarget, TraceStatement, Tracing } from './tracing.js';
 
@@ -214,7 +213,7 @@ export function createTracing(settings: TracingSettings, logger: Logger): Tracin
           ended(span);
           return result;
         } catch (error) {
-          ended(span, databaseErrorType(error));
+          ended(span, target.errorType(error));
           throw error;
         }
       };

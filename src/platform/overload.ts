@@ -16,6 +16,7 @@ import underPressure from '@fastify/under-pressure';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { RETRY_AFTER_SECONDS } from '../database/errors.js';
 import { serviceOverloaded } from '../doors/graphql/errors.js';
+import type { ShedReason } from '../observability/metrics.js';
 import { acceptsEventStream, retryLaterEvents } from './reply.js';
 
 /** Bounds beyond which new requests are refused (config.overload); 0 turns one off. */
@@ -27,9 +28,6 @@ export interface OverloadLimits {
   /** V8 heap in use, as a percentage of its limit (heap_size_limit: --max-old-space-size plus the young generation). */
   maxHeapPercent: number;
 }
-
-/** Every reason work is refused under overload: at this door, and by the pool's wait queue (src/database/client.ts). */
-export type ShedReason = 'in_flight' | 'event_loop' | 'heap' | 'queue_full' | 'queue_wait';
 
 export interface SheddingOptions {
   logger: FastifyBaseLogger;

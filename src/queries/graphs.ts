@@ -1,8 +1,8 @@
 // Every database read about graphs and their members. Batch functions return results in key order.
-import type { RunSql } from '../database/client.js';
 import { Prisma } from '../database/generated/client.js';
 import { historyPage, newestFirst, pageParameters, type HistoryPage, type MigrationRunRecord } from './migrationRuns.js';
-import { columnIndexes, isUuid, utcTimestamp } from '../database/sql.js';
+import { columnIndexes, utcTimestamp, type RunSql } from '../database/sql.js';
+import { isUuid } from './ids.js';
 
 export interface GraphRecord {
   id: string;

@@ -1,9 +1,9 @@
 // Every database read about migration runs. The history is read newest first (created_at DESC,
 // id DESC) with each graph's limit applied in SQL, as one index range scan per graph.
-import type { RunSql } from '../database/client.js';
 import { Prisma } from '../database/generated/client.js';
 import { filterKey, NO_FILTER, statusesArray, statusesParameter, type HistoryFilter } from './historyFilter.js';
-import { isUuid, records, utcTimestamp } from '../database/sql.js';
+import { records, utcTimestamp, type RunSql } from '../database/sql.js';
+import { isUuid } from './ids.js';
 
 export interface MigrationRunRecord {
   id: string;

@@ -3,12 +3,11 @@
 // Counts come from the runs per graph, UTC day and status that triggers keep (the folded day counts
 // and the deltas not folded yet: prisma/migrations/20261203000000_run_statistics), so they cost what
 // the window's days cost, not what its runs do; docs/decisions/0010.
-import type { RunSql, TransactionSql } from '../database/client.js';
 import { Prisma } from '../database/generated/client.js';
 import type { HistoryFilter } from './historyFilter.js';
 import { statusesArray, statusesParameter } from './historyFilter.js';
 import { newestFirst, pageStart, type HistoryPage, type MigrationRunRecord } from './migrationRuns.js';
-import { records, utcTimestamp } from '../database/sql.js';
+import { records, utcTimestamp, type RunSql, type TransactionSql } from '../database/sql.js';
 
 /** The statuses `latestSuccess` and `latestFailure` stand for. */
 export const SUCCESS_STATUS = 'success';

@@ -2,10 +2,9 @@
 // prisma/migrations/20261202000000_run_change_feed (inserts, updates) and
 // 20261206100000_run_deletions_in_feed (deletes, truncations) recorded, put in commit order, read
 // after a position, and pruned.
-import type { RunSql, TransactionSql } from '../database/client.js';
 import { Prisma } from '../database/generated/client.js';
 import type { MigrationRunRecord } from './migrationRuns.js';
-import { records, utcTimestamp } from '../database/sql.js';
+import { records, utcTimestamp, type RunSql, type TransactionSql } from '../database/sql.js';
 
 /** The channel `orderCommittedChanges` notifies (at its commit) when it has given changes their positions. */
 export const FEED_CHANNEL = 'graph_migration_run_feed';

@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statsByGraph, statsOfAllGraphs } from '../../src/queries/migrationStats.js';
-import type { RunSql } from '../../src/database/client.js';
+import type { RunSql } from '../../src/database/sql.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../helpers/databases.js';
 
 interface PlanNode {

@@ -121,3 +121,6 @@ export const CLIENT_ERROR_CODES = new Set([
   'STREAM_OVERFLOW',
   'HISTORY_RESET',
 ]);
+
+/** Every `extensions.code` a response carries once formatted: the client's codes, and the mask of everything else (the metrics' labels). */
+export const ANSWERED_ERROR_CODES: readonly string[] = [...CLIENT_ERROR_CODES, 'INTERNAL_SERVER_ERROR'];

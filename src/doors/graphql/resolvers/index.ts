@@ -1,7 +1,7 @@
 import { GraphQLError, GraphQLScalarType, Kind, print } from 'graphql';
 import { DateTimeResolver, UUIDResolver } from 'graphql-scalars';
 import { parseTimestamp } from '../../../queries/historyFilter.js';
-import { isUuid } from '../../../database/sql.js';
+import { isUuid } from '../../../queries/ids.js';
 import { DATABASE_TIMESTAMP, wireTimestamp } from '../../../domain/timestamps.js';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { Graph } from './Graph.js';
