@@ -77,7 +77,9 @@ const LIBRARIES: Record<string, (url: string, token: string) => Client> = {
     });
     return subscribed(
       (sink) => ws.subscribe({ query: SUBSCRIPTION }, sink),
-      () => void ws.dispose(),
+      // Closed while waiting to retry a refused connection, the client rejects its own connection
+      // attempt (1000, "All Subscriptions Gone"), and dispose() rethrows it: nothing to report then.
+      () => void ws.dispose().catch(() => {}),
     );
   },
 };
