@@ -13,6 +13,8 @@ import { ANSWERED_ERROR_CODES } from './doors/graphql/errors.js';
 import { createGraphQLServer, createSubgraphSchema } from './doors/graphql/server.js';
 import { subscriptionTransports } from './doors/graphql/subscriptions.js';
 import { addAcceptors, ensurePortFree, listeningSockets } from './platform/acceptors.js';
+import { graphqlDoor } from './doors/graphql/door.js';
+import { restDoor } from './doors/rest/door.js';
 import { createApp } from './platform/app.js';
 import { ChangeFeed } from './domain/feed.js';
 import { FOLD_BATCH, foldDayCounts } from './queries/migrationStats.js';
@@ -270,22 +272,11 @@ export async function startService(config: Config, logger: Logger, options: Data
         `the playground page does not hold the demo token: HOST=${config.host} serves it beyond this machine; paste a token into its headers editor`,
       );
     }
-    const app = await createApp({
-      database,
+    const graphqlEntrance = graphqlDoor({
       graphql,
       createContext,
-      logger,
-      maxBodyBytes: config.http.maxBodyBytes,
       maxQueryBytes: config.graphql.limits.maxQueryBytes,
-      corsOrigins: config.http.corsOrigins,
-      publicBaseUrl: config.http.publicBaseUrl,
-      trustProxy: config.http.trustProxy,
       tracing,
-      requestTimeoutMs: config.http.requestTimeoutMs,
-      headersTimeoutMs: config.http.headersTimeoutMs,
-      metrics,
-      overload: config.overload,
-      live: { feed, settings: config.live, logger: logger.child({ component: 'live' }) },
       subscriptions: subscriptionTransports({
         schema,
         limits: config.graphql.limits,
@@ -297,6 +288,25 @@ export async function startService(config: Config, logger: Logger, options: Data
       }),
       // The page is served to whoever reaches the listener: it holds the demo token only on loopback.
       playground: config.graphql.playground ? loadPlayground({ authorization: embedToken ? `Bearer ${demoToken}` : undefined }) : undefined,
+    });
+    const restEntrance = restDoor({
+      createContext,
+      publicBaseUrl: config.http.publicBaseUrl,
+      stream: { feed, settings: config.live, logger: logger.child({ component: 'live' }) },
+    });
+    const app = await createApp({
+      doors: [graphqlEntrance, restEntrance],
+      database,
+      liveSession: feed,
+      logger,
+      maxBodyBytes: config.http.maxBodyBytes,
+      corsOrigins: config.http.corsOrigins,
+      trustProxy: config.http.trustProxy,
+      tracing,
+      requestTimeoutMs: config.http.requestTimeoutMs,
+      headersTimeoutMs: config.http.headersTimeoutMs,
+      metrics,
+      overload: config.overload,
     });
     const server = app.server;
     const drainer = drainable(server);
@@ -342,7 +352,7 @@ export async function startService(config: Config, logger: Logger, options: Data
         // Streams end first (an `end` event, or a subscription's last error, saying to reconnect), and
         // graphql-ws connections with them (1001, going away): the drain then waits only for requests.
         await feed?.stop();
-        for (const socket of app.websocketServer.clients) socket.close(1001, 'The instance is shutting down: reconnect');
+        graphqlEntrance.goingAway('The instance is shutting down: reconnect');
         await drainer.drain(config.shutdownTimeoutMs, acceptors);
         await app.close();
         // Scrapes go on during the drain; the listener closes with the rest.

@@ -1,6 +1,7 @@
-// The HTTP layer on Fastify: request ids, request logging, security headers, CORS, body limit and
-// the error answers every route shares; health and readiness; and the two doors mounted on it,
-// /graphql (src/doors/graphql/routes.ts) and the REST routes (src/doors/rest/routes.ts).
+// The platform every door stands on, on Fastify: request ids, request logging, security headers,
+// CORS, body limit, load shedding and the error answers every route shares; health and readiness.
+// The doors (src/doors/graphql, src/doors/rest) are registered on it as encapsulated plugins
+// (src/platform/door.ts); it imports none of them.
 import { randomUUID } from 'node:crypto';
 import { createServer, maxHeaderSize, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -14,45 +15,40 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { Database } from '../database/client.js';
 import { isDatabaseClosing, isDatabaseUnavailable, poolRefusal, RETRY_AFTER_SECONDS } from '../database/errors.js';
-import type { CreateContext } from '../domain/context.js';
-import type { GraphQLServer } from '../doors/graphql/server.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { ERROR_DETAIL } from '../doors/rest/migrations.js';
-import { restRoutes } from '../doors/rest/routes.js';
-import type { StreamRoute } from '../doors/rest/stream.js';
-import websocket from '@fastify/websocket';
-import { graphqlRoutes, type GraphQLRouteOptions } from '../doors/graphql/routes.js';
-import { admission, pressureShedding, type OverloadLimits } from './overload.js';
-import type { Playground } from '../doors/graphql/playground.js';
-import { detail, getRoute, sendJson } from './reply.js';
 import type { Tracing } from '../observability/tracing.js';
+import { doorFinder, pathOf, type Door } from './door.js';
+import { admission, pressureShedding, type OverloadLimits } from './overload.js';
+import { detail, getRoute, sendJson } from './reply.js';
+
+/** The `detail` of the failures the platform answers for every route but the ones a door answers itself. */
+export const FAILURE_DETAIL = {
+  internal: 'Internal Server Error',
+  databaseUnavailable: 'Database unavailable',
+} as const;
+
+/** What /readyz asks: whether the database answers (the primary, and the replica reads go to when there is one). */
+export interface ReadinessSource {
+  readiness(): Promise<{ ready: boolean; primary: boolean; replica?: boolean }>;
+}
 
 export interface AppDependencies {
-  database: Pick<Database, 'readiness'>;
-  graphql: GraphQLServer;
-  createContext: CreateContext;
+  /** The doors, each an encapsulated plugin (src/platform/door.ts), registered in this order. */
+  doors: readonly Door[];
+  database: ReadinessSource;
+  /** The live history's LISTEN session (absent: live history is off): /readyz is 503 while it is down. */
+  liveSession?: { readonly listening: boolean };
   logger: Logger;
   /** Largest request body accepted (413 beyond). */
   maxBodyBytes?: number;
-  /** Largest GraphQL query text accepted, checked before parsing (413 beyond). */
-  maxQueryBytes?: number;
   /** Origins granted CORS (`*` for any); empty: no CORS headers at all. */
   corsOrigins?: string[];
-  /** The browser IDE served at GET /graphql to browsers (absent: off). */
-  playground?: Playground;
-  /** PUBLIC_BASE_URL: where clients reach the service, for absolute next-page links. */
-  publicBaseUrl?: string;
   /** TRUST_PROXY: peers whose X-Forwarded-* headers count (false: none). */
   trustProxy?: boolean | number | string[];
   /** Spans for every request, trace ids in its log lines (src/observability/tracing.ts); absent: none. */
   tracing?: Tracing;
-  /** The live history's event streams: the instance's change feed (absent: no LISTEN session) and their settings. */
-  live: StreamRoute;
-  /** GraphQL subscriptions over SSE and WebSocket on /graphql (src/doors/graphql/subscriptions.ts). */
-  subscriptions: GraphQLRouteOptions['subscriptions'];
   /** Node's bounds on a client that trickles its headers or body (answered 408). */
   requestTimeoutMs?: number;
   headersTimeoutMs?: number;
@@ -164,27 +160,23 @@ function trustFunction(trustProxy: AppDependencies['trustProxy']): (address: str
 }
 
 export async function createApp({
+  doors,
   database,
-  graphql,
-  createContext,
+  liveSession,
   logger,
   maxBodyBytes = 1024 * 1024,
-  maxQueryBytes = 16 * 1024,
   corsOrigins = [],
-  playground,
-  publicBaseUrl,
   trustProxy,
   requestTimeoutMs = 30_000,
   headersTimeoutMs = 10_000,
   metrics,
   overload,
-  live,
-  subscriptions,
   tracing,
 }: AppDependencies) {
   const trustedProxy = trustFunction(trustProxy);
   const requestLog = new RequestLog(metrics);
-  const shedding = { logger: logger as FastifyBaseLogger, onShed: metrics?.loadShed };
+  const doorOf = doorFinder(doors);
+  const shedding = { logger: logger as FastifyBaseLogger, onShed: metrics?.loadShed, doorOf };
   // The in-flight bound answers before Fastify does (src/platform/overload.ts): with the headers every answer carries.
   const admit = admission(overload?.maxInFlight ?? 0, {
     ...shedding,
@@ -217,14 +209,15 @@ export async function createApp({
         // The span covers the whole answer, a refusal for overload included; a trace is continued from trusted proxies only.
         tracing ? tracing.serve(admit(handler), (address) => trustedProxy(address, 0)) : admit(handler),
       ),
-    // A path whose percent-encoding does not decode: the graph routes take any text as their slug
-    // (unknown, so 401 or 404 as for any other); every other path is not found.
+    // A path whose percent-encoding does not decode, or a parameter over the router's length: the
+    // door that owns the path may answer it (REST's graph routes take any text as their slug);
+    // anything else is not found.
     frameworkErrors: (error, request, reply) => {
       // Fastify runs neither hooks nor its request log for these: both are done here.
       reply.header('x-request-id', request.id).headers(SECURITY_HEADERS);
       reply.raw.once('finish', () => requestLog.requestCompleted(null, request, reply));
       if (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-        const served = rest.serveUndecodable(request, reply);
+        const served = doorOf(pathOf(request.url))?.undecodable?.(request, reply) ?? false;
         if (served) return served.catch((failure: unknown) => answerError(failure, request, reply));
       }
       return sendJson(reply, detail(error.code === 'FST_ERR_BAD_URL' ? 404 : (error.statusCode ?? 400), 'Not Found'));
@@ -250,7 +243,10 @@ export async function createApp({
     reply.header('x-request-id', request.id).headers(SECURITY_HEADERS);
   });
 
-  /** The one place the non-GraphQL routes answer a failure: the client's (4xx), the database's (503) or ours (500). */
+  /**
+   * The one place a failure no door answered itself is answered: the client's (4xx), the
+   * database's (503) or ours (500). GraphQL results carry their own errors (src/doors/graphql/server.ts).
+   */
   function answerError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const status = (error as FastifyError).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
@@ -274,8 +270,8 @@ export async function createApp({
       return reply;
     }
     return unavailable
-      ? sendJson(reply, detail(503, ERROR_DETAIL.databaseUnavailable, { 'retry-after': String(RETRY_AFTER_SECONDS) }))
-      : sendJson(reply, detail(500, ERROR_DETAIL.internal));
+      ? sendJson(reply, detail(503, FAILURE_DETAIL.databaseUnavailable, { 'retry-after': String(RETRY_AFTER_SECONDS) }))
+      : sendJson(reply, detail(500, FAILURE_DETAIL.internal));
   }
   app.setErrorHandler((error, request, reply) => answerError(error, request, reply));
   app.setNotFoundHandler((_request, reply) => sendJson(reply, detail(404, 'Not Found')));
@@ -300,14 +296,11 @@ export async function createApp({
     if (!ready) return sendJson(reply, { status: 503, body: { status: 'database unavailable', ...sides } });
     // Live streams would get changes only by polling while the LISTEN session is down. It is on the
     // primary: while the primary is down (reads go on from a replica) nothing can change anyway.
-    if (live.feed && !live.feed.listening && primary)
+    if (liveSession && !liveSession.listening && primary)
       return sendJson(reply, { status: 503, body: { status: 'live history unavailable', listen: 'down', ...sides } });
     return sendJson(reply, { status: 200, body: { status: 'ready', ...sides } });
   });
-  const rest = restRoutes(app, { createContext, publicBaseUrl, trustedProxy, stream: live });
-  // On the app itself, so shutdown reaches its connections (app.websocketServer, src/service.ts).
-  await app.register(websocket, { options: { maxPayload: maxQueryBytes * 2 } });
-  await app.register(graphqlRoutes, { graphql, createContext, maxQueryBytes, playground, subscriptions, tracing });
+  for (const door of doors) await app.register(door.plugin, { trustedProxy });
   await app.ready();
   return app;
 }

@@ -15,9 +15,8 @@ import { getHeapStatistics } from 'node:v8';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { RETRY_AFTER_SECONDS } from '../database/errors.js';
-import { serviceOverloaded } from '../doors/graphql/errors.js';
 import type { ShedReason } from '../observability/metrics.js';
-import { acceptsEventStream, retryLaterEvents } from './reply.js';
+import { pathOf, type Answer, type Door } from './door.js';
 
 /** Bounds beyond which new requests are refused (config.overload); 0 turns one off. */
 export interface OverloadLimits {
@@ -33,38 +32,30 @@ export interface SheddingOptions {
   logger: FastifyBaseLogger;
   /** Counts each refusal (metrics). */
   onShed?: (reason: ShedReason) => void;
+  /** The door that owns a path: it says how its refusals are answered, and which requests open streams. */
+  doorOf: (path: string) => Door | undefined;
 }
 
-/** The `detail` of a REST (and any non-GraphQL) refusal. */
+/** The `detail` of the platform's own refusal (a path no door owns), FastAPI's shape. */
 export const OVERLOADED_DETAIL = 'Service overloaded: try again shortly';
 
 const EXEMPT_PATHS = new Set(['/healthz', '/readyz']);
-const GRAPHQL_PATH = '/graphql';
-// The REST event streams (src/doors/rest/stream.ts): /api/v1/…/migrations/stream.
-const STREAM_SUFFIX = '/migrations/stream';
 // A warning when shedding starts; then at most one per reason this often, however many are refused.
 const LOG_EVERY_MS = 10_000;
 
-// The two answers, serialized once: GraphQL's errors array (SERVICE_UNAVAILABLE) or FastAPI's detail.
-const json = (body: unknown) => Buffer.from(JSON.stringify(body), 'utf8');
-const GRAPHQL_REFUSAL = json({ errors: [serviceOverloaded().toJSON()] });
-const REST_REFUSAL = json({ detail: OVERLOADED_DETAIL });
-const REFUSAL_HEADERS = { 'retry-after': String(RETRY_AFTER_SECONDS), 'content-type': 'application/json', 'cache-control': 'no-store' };
-
-/** The request's path without query or trailing slash (the router ignores trailing slashes too). */
-function pathOf(url = '/'): string {
-  const query = url.indexOf('?');
-  const path = query === -1 ? url : url.slice(0, query);
-  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+/** A JSON 503 with Retry-After, the shape of every refusal a door does not shape otherwise. */
+export function overloadedJson(body: unknown): Answer {
+  return {
+    status: 503,
+    headers: { 'retry-after': String(RETRY_AFTER_SECONDS), 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: Buffer.from(JSON.stringify(body), 'utf8'),
+  };
 }
 
-/** A REST event stream, or a GraphQL subscription over SSE (WebSocket upgrades never reach the request listener). */
-function isEventStream(path: string, request: { headers: IncomingMessage['headers'] }): boolean {
-  return path.endsWith(STREAM_SUFFIX) || (path === GRAPHQL_PATH && acceptsEventStream(request.headers.accept));
-}
+const PLATFORM_REFUSAL = overloadedJson({ detail: OVERLOADED_DETAIL });
 
 /** Counts a refusal, and logs a warning for the first of a reason in LOG_EVERY_MS (the door's, and the pool's: src/service.ts). */
-export function shedder({ logger, onShed }: SheddingOptions) {
+export function shedder({ logger, onShed }: Pick<SheddingOptions, 'logger' | 'onShed'>) {
   const lastLogged = new Map<ShedReason, number>();
   return (reason: ShedReason, detail: Record<string, unknown>) => {
     onShed?.(reason);
@@ -89,15 +80,17 @@ export function admission(
   return (handler) => (request, response) => {
     const path = pathOf(request.url);
     if (EXEMPT_PATHS.has(path)) return handler(request, response);
+    const door = options.doorOf(path);
     // An event stream (REST's, or a subscription over SSE) is bounded by LIVE_MAX_STREAMS instead,
     // and its opening costs next to nothing (one coalesced look-up): a reconnect storm is served,
-    // never refused here, and an open stream, idle between events, holds no slot.
-    if (isEventStream(path, request)) return handler(request, response);
+    // never refused here, and an open stream, idle between events, holds no slot. (WebSocket
+    // upgrades never reach the request listener.)
+    if (door?.opensStream(path, request.headers)) return handler(request, response);
     if (inFlight >= maxInFlight) {
       shed('in_flight', { inFlight, maxInFlight });
-      const body = path === GRAPHQL_PATH ? GRAPHQL_REFUSAL : REST_REFUSAL;
+      const { status, headers, body } = door?.overloaded(path, request.headers) ?? PLATFORM_REFUSAL;
       // An unread request body is discarded by Node before the connection's next request.
-      response.writeHead(503, { ...options.headers(request), ...REFUSAL_HEADERS, 'content-length': body.length }).end(body);
+      response.writeHead(status, { ...options.headers(request), ...headers, 'content-length': body.length }).end(body);
       return;
     }
     inFlight += 1;
@@ -121,16 +114,8 @@ export async function pressureShedding(app: FastifyInstance, limits: OverloadLim
       const path = pathOf(request.url);
       if (EXEMPT_PATHS.has(path)) return;
       shed(type === 'heapUsedBytes' ? 'heap' : 'event_loop', { value, limits });
-      // A browser's EventSource never retries a non-200: it is told to come back instead.
-      if (path.endsWith(STREAM_SUFFIX) && acceptsEventStream(request.headers.accept)) {
-        const { headers, body } = retryLaterEvents('busy', 'Service overloaded');
-        reply.code(200).headers(headers).send(body);
-        return;
-      }
-      reply
-        .code(503)
-        .headers(REFUSAL_HEADERS)
-        .send(path === GRAPHQL_PATH ? GRAPHQL_REFUSAL : REST_REFUSAL);
+      const { status, headers, body } = options.doorOf(path)?.overloaded(path, request.headers) ?? PLATFORM_REFUSAL;
+      reply.code(status).headers(headers).send(body);
     },
   });
 }

@@ -1,6 +1,6 @@
-// How every route that is not GraphQL answers: JSON with FastAPI's shapes, never cached, and 405
-// (not Fastify's 404) for a method the route does not serve.
-import { createHash } from 'node:crypto';
+// How the platform's own answers (health, readiness, refusals, failures) and the REST door's are
+// written: JSON with FastAPI's shapes, never cached, and 405 (not Fastify's 404) for a method the
+// route does not serve.
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -25,28 +25,6 @@ export function sendJson(reply: FastifyReply, { status, body, headers }: JsonAns
       // Bytes, so Fastify sends the content type as the contract states it (a string would get `; charset=utf-8`).
       .send(Buffer.from(JSON.stringify(body), 'utf8'))
   );
-}
-
-/**
- * A 200 a poller can revalidate: a strong ETag (SHA-1 of the exact bytes), `Cache-Control: private,
- * no-cache` (kept by the client only, revalidated on every use), and 304 without a body when
- * If-None-Match names it (RFC 9110 §13.1.2: weak comparison, `*` matches).
- */
-export function sendRevalidatable(request: FastifyRequest, reply: FastifyReply, { status, body, headers }: JsonAnswer): FastifyReply {
-  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
-  const etag = `"${createHash('sha1').update(bytes).digest('base64url')}"`;
-  const common = { ...headers, etag, 'cache-control': 'private, no-cache' };
-  if (status === 200 && noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).headers(common).send();
-  return reply
-    .code(status)
-    .headers({ ...common, 'content-type': 'application/json' })
-    .send(bytes);
-}
-
-function noneMatch(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
 
 // Methods Fastify routes (its default set) other than the GET and HEAD these routes serve.
@@ -80,23 +58,6 @@ export function writable(response: ServerResponse): Promise<void> {
     response.on('drain', done);
     response.on('close', done);
   });
-}
-
-/**
- * How an event stream that cannot be served now is refused (docs/contract.md#live-history): `200`, a
- * `retry:` field with the delay and an `end` event saying why, then the end of the stream. A
- * browser's EventSource treats any other status as final and never reconnects; this one it retries
- * after the delay, sending the Last-Event-ID it already had. The delay is spread over 1–5 s so a storm
- * of refused clients does not come back all at once.
- */
-export function retryLaterEvents(reason: 'busy' | 'unavailable', message: string, lastEventId: string | null = null) {
-  const retryMs = 1_000 + Math.floor(Math.random() * 4_000);
-  return {
-    headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store' },
-    body:
-      `retry: ${retryMs}\n\n` +
-      `event: end\ndata: ${JSON.stringify({ reason, detail: `${message}: reconnecting in ${Math.ceil(retryMs / 1000)} s`, last_event_id: lastEventId })}\n\n`,
-  };
 }
 
 /** Whether a request asks for an event stream (an EventSource always does). */

@@ -1,17 +1,22 @@
-// POST and GET /graphql through Apollo Server (@as-integrations/fastify), after the checks that need
+// The GraphQL door, one encapsulated plugin (src/platform/door.ts): POST and GET /graphql through Apollo Server (@as-integrations/fastify), after the checks that need
 // no parsing: malformed JSON, a batch, a query over GRAPHQL_MAX_QUERY_BYTES or nested too deeply
 // to parse on any engine (src/doors/graphql/limits.ts, checkNesting); a repeated compiled
 // query without Apollo's pipeline (src/doors/graphql/compiledRequests.ts). Browsers asking for HTML get
-// the playground instead, when it is on.
+// the playground instead, when it is on. Subscriptions: GraphQL over SSE on the same path, and
+// graphql-ws on its WebSocket upgrade.
 import { fastifyApolloHandler } from '@as-integrations/fastify';
+import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CreateContext } from '../../domain/context.js';
-import type { GraphQLServer } from './server.js';
-import { checkNesting, checkQuerySize } from './limits.js';
-import type { subscriptionTransports } from './subscriptions.js';
-import { PLAYGROUND_CSP, type Playground } from './playground.js';
+import type { Door } from '../../platform/door.js';
+import { overloadedJson } from '../../platform/overload.js';
 import { acceptsEventStream, sendJson } from '../../platform/reply.js';
 import type { Tracing } from '../../observability/tracing.js';
+import { serviceOverloaded } from './errors.js';
+import { checkNesting, checkQuerySize } from './limits.js';
+import { PLAYGROUND_CSP, type Playground } from './playground.js';
+import type { GraphQLServer } from './server.js';
+import type { subscriptionTransports } from './subscriptions.js';
 
 type SubscriptionTransports = ReturnType<typeof subscriptionTransports>;
 
@@ -34,8 +39,37 @@ function graphqlError(reply: FastifyReply, status: number, message: string, exte
   return sendJson(reply, { status, body: { errors: [{ message, extensions }] } });
 }
 
-/** A plugin: its content-type parsers apply to /graphql only. */
-export async function graphqlRoutes(
+const GRAPHQL_PATH = '/graphql';
+const PLAYGROUND_PREFIX = '/playground/';
+const REFUSAL = overloadedJson({ errors: [serviceOverloaded().toJSON()] });
+
+export interface GraphQLDoor extends Door {
+  /** Closes every graphql-ws connection with 1001 (going away) and the reason, for the shutdown. */
+  goingAway(reason: string): void;
+}
+
+export function graphqlDoor(options: GraphQLRouteOptions): GraphQLDoor {
+  let sockets: FastifyInstance['websocketServer'] | undefined;
+  return {
+    name: 'graphql',
+    owns: (path) => path === GRAPHQL_PATH || path.startsWith(PLAYGROUND_PREFIX),
+    // A subscription over SSE (graphql-sse's client asks for text/event-stream).
+    opensStream: (path, headers) => path === GRAPHQL_PATH && acceptsEventStream(headers.accept),
+    overloaded: () => REFUSAL,
+    plugin: async (app) => {
+      // Its own, so the shutdown reaches this door's WebSocket connections (goingAway).
+      await app.register(websocket, { options: { maxPayload: options.maxQueryBytes * 2 } });
+      sockets = app.websocketServer;
+      await graphqlRoutes(app, options);
+    },
+    goingAway(reason) {
+      for (const socket of sockets?.clients ?? []) socket.close(1001, reason);
+    },
+  };
+}
+
+/** The routes, in the door's plugin: its content-type parsers apply to /graphql only. */
+async function graphqlRoutes(
   app: FastifyInstance,
   { graphql, createContext, maxQueryBytes, playground, subscriptions, tracing }: GraphQLRouteOptions,
 ) {
@@ -118,9 +152,9 @@ export async function graphqlRoutes(
     return tracing ? tracing.operation(execute) : execute();
   }
   // Apollo Server answers other methods itself (405 with Allow: GET, POST). A WebSocket upgrade of
-  // GET /graphql speaks graphql-ws (@fastify/websocket, registered on the app: src/platform/app.ts).
-  app.route({ method: 'GET', url: '/graphql', handler, wsHandler: subscriptions.ws });
-  app.route({ method: ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url: '/graphql', handler });
+  // GET /graphql speaks graphql-ws (@fastify/websocket, registered in this door's plugin).
+  app.route({ method: 'GET', url: GRAPHQL_PATH, handler, wsHandler: subscriptions.ws });
+  app.route({ method: ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url: GRAPHQL_PATH, handler });
 
   if (playground) {
     for (const [path, asset] of playground.assets) {

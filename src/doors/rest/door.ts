@@ -1,7 +1,11 @@
-// The REST door's routes on the Fastify app: the migration history (pages, live streams, exports) and its OpenAPI document.
+// The REST door: the migration history's pages, statistics, live streams and exports under
+// /api/v1, and their OpenAPI document at /openapi.json, as one encapsulated plugin (src/platform/door.ts).
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context, CreateContext } from '../../domain/context.js';
-import { getRoute, sendJson, sendRevalidatable, type JsonAnswer } from '../../platform/reply.js';
+import type { Door, DoorOptions } from '../../platform/door.js';
+import { overloadedJson, OVERLOADED_DETAIL } from '../../platform/overload.js';
+import { acceptsEventStream, getRoute, sendJson, type JsonAnswer } from '../../platform/reply.js';
 import { serveExport } from './export.js';
 import {
   allMigrations,
@@ -12,16 +16,39 @@ import {
   type RequestLocation,
 } from './migrations.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
-import { serveStream, type StreamRoute } from './stream.js';
+import { retryLaterEvents, serveStream, type StreamRoute } from './stream.js';
 
 export interface RestOptions {
   createContext: CreateContext;
   /** PUBLIC_BASE_URL: where clients reach the service (absent: links from a trusted proxy's headers, or path-absolute). */
   publicBaseUrl?: string;
-  /** Whether the peer at this address is a trusted proxy (TRUST_PROXY), whose X-Forwarded-* headers count. */
-  trustedProxy: (address: string, hop: number) => boolean;
   /** The live history's event streams. */
   stream: StreamRoute;
+}
+
+const OPENAPI_PATH = '/openapi.json';
+const PREFIX = '/api/v1/';
+// The event streams: /api/v1/graphs/{slug}/migrations/stream and /api/v1/migrations/stream.
+const STREAM_SUFFIX = '/migrations/stream';
+const REFUSAL = overloadedJson({ detail: OVERLOADED_DETAIL });
+
+export function restDoor(options: RestOptions): Door {
+  let undecodable: Door['undecodable'];
+  return {
+    name: 'rest',
+    owns: (path) => path.startsWith(PREFIX) || path === OPENAPI_PATH,
+    opensStream: (path) => path.endsWith(STREAM_SUFFIX),
+    overloaded(path, headers) {
+      // A browser's EventSource never retries a non-200: it is told to come back instead.
+      if (!path.endsWith(STREAM_SUFFIX) || !acceptsEventStream(headers.accept)) return REFUSAL;
+      const { headers: eventHeaders, body } = retryLaterEvents('busy', 'Service overloaded');
+      return { status: 200, headers: eventHeaders, body: Buffer.from(body, 'utf8') };
+    },
+    undecodable: (request, reply) => undecodable?.(request, reply) ?? false,
+    plugin: async (app: FastifyInstance, { trustedProxy }: DoorOptions) => {
+      undecodable = restRoutes(app, { ...options, trustedProxy }).serveUndecodable;
+    },
+  };
 }
 
 /**
@@ -30,7 +57,10 @@ export interface RestOptions {
  */
 const GRAPH_ROUTE_PATH = /^\/api\/v1\/graphs\/([^/]+)\/migrations(?:\/(stats|export|stream))?\/?$/;
 
-export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl, trustedProxy, stream }: RestOptions) {
+function restRoutes(
+  app: FastifyInstance,
+  { createContext, publicBaseUrl, trustedProxy, stream }: RestOptions & Pick<DoorOptions, 'trustedProxy'>,
+) {
   /** Runs a history route's answer with the request's context and where it was addressed. */
   async function serveHistory(
     request: FastifyRequest,
@@ -76,7 +106,7 @@ export function restRoutes(app: FastifyInstance, { createContext, publicBaseUrl,
     openExport(request, reply, (request.params as { slug: string }).slug),
   );
   getRoute(app, '/api/v1/migrations/export', (request, reply) => openExport(request, reply, null));
-  getRoute(app, '/openapi.json', (_request, reply) => sendJson(reply, { status: 200, body: OPENAPI_DOCUMENT }));
+  getRoute(app, OPENAPI_PATH, (_request, reply) => sendJson(reply, { status: 200, body: OPENAPI_DOCUMENT }));
   const graphRoutes: Record<string, (request: FastifyRequest, reply: FastifyReply, slug: string) => Promise<unknown>> = {
     '': serveMigrations,
     stats: serveStats,
@@ -107,8 +137,30 @@ const FORWARDED_HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{
  * Fastify's `request.host` and `request.protocol` read them then. A value that is not a plain host
  * name is ignored: the link is then path-absolute.
  */
-function forwardedOrigin(request: FastifyRequest, trustedProxy: RestOptions['trustedProxy']): string | undefined {
+function forwardedOrigin(request: FastifyRequest, trustedProxy: DoorOptions['trustedProxy']): string | undefined {
   if (request.headers['x-forwarded-host'] === undefined || !trustedProxy(request.socket.remoteAddress ?? '', 0)) return undefined;
   const protocol = request.protocol === 'https' ? 'https' : 'http';
   return FORWARDED_HOST.test(request.host) ? `${protocol}://${request.host}` : undefined;
+}
+
+/**
+ * A 200 a poller can revalidate: a strong ETag (SHA-1 of the exact bytes), `Cache-Control: private,
+ * no-cache` (kept by the client only, revalidated on every use), and 304 without a body when
+ * If-None-Match names it (RFC 9110 §13.1.2: weak comparison, `*` matches).
+ */
+function sendRevalidatable(request: FastifyRequest, reply: FastifyReply, { status, body, headers }: JsonAnswer): FastifyReply {
+  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+  const etag = `"${createHash('sha1').update(bytes).digest('base64url')}"`;
+  const common = { ...headers, etag, 'cache-control': 'private, no-cache' };
+  if (status === 200 && noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).headers(common).send();
+  return reply
+    .code(status)
+    .headers({ ...common, 'content-type': 'application/json' })
+    .send(bytes);
+}
+
+function noneMatch(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }

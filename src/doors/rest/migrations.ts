@@ -14,6 +14,7 @@ import { loadAllGraphsStats, loadGraphStats, loadLatestRunsConnection } from '..
 import type { MigrationStatsRecord, StatsWindow } from '../../queries/migrationStats.js';
 import { isFeedCursor } from '../../domain/live.js';
 import { checkHistoryFilter, HISTORY_FILTER_LIMITS, NO_FILTER, parseTimestamp, type HistoryFilter } from '../../queries/historyFilter.js';
+import { FAILURE_DETAIL } from '../../platform/app.js';
 import { detail, type JsonAnswer } from '../../platform/reply.js';
 import { wireTimestamp } from '../../domain/timestamps.js';
 
@@ -35,8 +36,8 @@ export const ERROR_DETAIL = {
   graphNotFound: 'Graph not found',
   notMember: 'Not a member of this graph',
   notSuperuser: "Superusers only: every graph's history is not readable with this token",
-  internal: 'Internal Server Error',
-  databaseUnavailable: 'Database unavailable',
+  // The platform answers these for every route (src/platform/app.ts); the document names them.
+  ...FAILURE_DETAIL,
 } as const;
 
 // FastAPI's HTTPBearer challenges with this header on every 401.

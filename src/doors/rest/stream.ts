@@ -10,7 +10,7 @@ import { AccessDeniedError, InvalidArgumentError, NotFoundError, ResumeExpiredEr
 import { cursorOf, StreamLimitError, type ChangeFeed, type RunStream, type StreamEnd } from '../../domain/feed.js';
 import { openRunStream, type LiveSettings } from '../../domain/live.js';
 import { isDatabaseUnavailable } from '../../database/errors.js';
-import { acceptsEventStream, detail, retryLaterEvents, sendJson, writable, type JsonAnswer } from '../../platform/reply.js';
+import { acceptsEventStream, detail, sendJson, writable, type JsonAnswer } from '../../platform/reply.js';
 import type { Logger } from '../../observability/logger.js';
 import { ERROR_DETAIL, restItem, streamQuery } from './migrations.js';
 
@@ -33,6 +33,23 @@ const UNAVAILABLE = detail(
     'Retry-After': '60',
   },
 );
+
+/**
+ * How an event stream that cannot be served now is refused (docs/contract.md#live-history): `200`, a
+ * `retry:` field with the delay and an `end` event saying why, then the end of the stream. A
+ * browser's EventSource treats any other status as final and never reconnects; this one it retries
+ * after the delay, sending the Last-Event-ID it already had. The delay is spread over 1–5 s so a storm
+ * of refused clients does not come back all at once.
+ */
+export function retryLaterEvents(reason: 'busy' | 'unavailable', message: string, lastEventId: string | null = null) {
+  const retryMs = 1_000 + Math.floor(Math.random() * 4_000);
+  return {
+    headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store' },
+    body:
+      `retry: ${retryMs}\n\n` +
+      `event: end\ndata: ${JSON.stringify({ reason, detail: `${message}: reconnecting in ${Math.ceil(retryMs / 1000)} s`, last_event_id: lastEventId })}\n\n`,
+  };
+}
 
 function endEvent(end: StreamEnd, lastCursor: string | null): string {
   const resume = lastCursor === null ? 'reconnect without Last-Event-ID' : `reconnect with Last-Event-ID: ${lastCursor}`;
