@@ -18,6 +18,8 @@ export interface TestService {
   prisma: Service['database']['prisma'];
   /** SQL statements sent since the last `statements.length = 0`. */
   statements: string[];
+  /** How many statements the change feed and the day counts' fold sent (on their own schedules) since the start. */
+  background: { statements: number };
   token(sub: string, options?: { isSuperuser?: boolean; expiresIn?: string | number }): Promise<string>;
   close(): Promise<void>;
 }
@@ -42,11 +44,13 @@ export async function startTestService(
     ...(typeof options.env === 'function' ? options.env(database.url ?? '') : options.env),
   });
   const statements: string[] = [];
+  const background = { statements: 0 };
   const service = await startService(config, options.logger ?? createLogger(config.logLevel), {
     // The change feed's own statements (src/queries/runChanges.ts) and the day counts' fold
-    // (src/queries/migrationStats.ts), sent on their schedules, are no request's.
+    // (src/queries/migrationStats.ts), sent on their schedules, are no request's: only counted.
     onQuery: (event) => {
       if (!event.query.includes(FEED_STATEMENT_MARK) && !event.query.includes(FOLD_STATEMENT_MARK)) statements.push(event.query);
+      else background.statements += 1;
     },
   });
   return {
@@ -55,6 +59,7 @@ export async function startTestService(
     database,
     prisma: service.database.prisma,
     statements,
+    background,
     token: testToken,
     async close() {
       await service.close();
