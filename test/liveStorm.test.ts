@@ -79,7 +79,7 @@ const LIBRARIES: Record<string, (url: string, token: string) => Client> = {
       (sink) => ws.subscribe({ query: SUBSCRIPTION }, sink),
       // Closed while waiting to retry a refused connection, the client rejects its own connection
       // attempt (1000, "All Subscriptions Gone"), and dispose() rethrows it: nothing to report then.
-      () => void ws.dispose().catch(() => {}),
+      () => void Promise.resolve(ws.dispose()).catch(() => {}),
     );
   },
 };
