@@ -243,4 +243,22 @@ describe.each(DATABASE_KINDS)('Subscription.migrationRunEvents on %s', (kind) =>
     expect(body.errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
     expect(body.errors?.[0]?.message).toMatch(/POST it to \/graphql/);
   });
+
+  it('refuses a document that does not parse or validate with the codes a query gets (GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED)', async () => {
+    const refused = async (query: string) => {
+      const response = await fetch(`${service.url}/graphql`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+      });
+      expect(response.status).toBe(400);
+      return ((await response.json()) as Result).errors?.[0];
+    };
+    const unparsed = await refused('subscription { migrationRunEvents(slug: "x") { cursor ');
+    expect(unparsed?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    expect(unparsed?.message).toMatch(/^Syntax Error/);
+    const invalid = await refused('subscription { migrationRunEvents(slug: "x") { noSuchField } }');
+    expect(invalid?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(invalid?.message).toMatch(/Cannot query field "noSuchField"/);
+  });
 });

@@ -50,6 +50,17 @@ interface Params {
 
 const refusal = (message: string, code: string) => new GraphQLError(message, { extensions: { code } });
 
+/** `error` with `code` as its extensions.code, unless it has one. */
+const withCode = (error: GraphQLError, code: string) =>
+  error.extensions.code
+    ? error
+    : new GraphQLError(error.message, {
+        nodes: error.nodes,
+        source: error.source,
+        positions: error.positions,
+        extensions: { ...error.extensions, code },
+      });
+
 export function subscriptionTransports({ schema, limits, createContext, feed, settings, maxConnections, logger }: SubscriptionOptions) {
   const rules = [...specifiedRules, ...limitValidationRules(limits)];
 
@@ -88,10 +99,11 @@ export function subscriptionTransports({ schema, limits, createContext, feed, se
     try {
       document = parse(query);
     } catch (error) {
-      return [error instanceof GraphQLError ? error : refusal('The document does not parse', 'GRAPHQL_PARSE_FAILED')];
+      return [withCode(error instanceof GraphQLError ? error : refusal('The document does not parse', ''), 'GRAPHQL_PARSE_FAILED')];
     }
+    // With the codes Apollo gives the same mistakes in a query (the limits' rules bring their own).
     const invalid = validate(schema, document, rules);
-    if (invalid.length > 0) return invalid;
+    if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
     const name = typeof operationName === 'string' && operationName !== '' ? operationName : undefined;
     const operation = getOperationAST(document, name);
     if (!operation) return [refusal('No operation to run: name one in operationName', 'OPERATION_RESOLUTION_FAILURE')];
