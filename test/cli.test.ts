@@ -49,7 +49,7 @@ describe('command-line tools', { timeout: 400_000 }, () => {
   it('db cli: names the npm scripts in its usage line, not tsx', async () => {
     const { code, stderr } = await tool('src/cli/database.ts', [], { DATA_DIR: dataDir });
     expect(code).toBe(2);
-    expect(stderr.trim()).toBe('usage: npm run db:migrate | npm run db:seed (compiled: node dist/db/cli.js migrate|seed)');
+    expect(stderr.trim()).toBe('usage: npm run db:migrate | npm run db:seed (compiled: node dist/cli/database.js migrate|seed)');
   });
 
   it('db:seed says it loaded the demo data, and the second time that nothing was loaded', async () => {

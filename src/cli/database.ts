@@ -8,7 +8,7 @@ import { DEMO_GRAPH_SLUG, seedDemoData } from '../database/seed.js';
 
 const command = process.argv[2];
 if (command !== 'migrate' && command !== 'seed') {
-  console.error('usage: npm run db:migrate | npm run db:seed (compiled: node dist/db/cli.js migrate|seed)');
+  console.error('usage: npm run db:migrate | npm run db:seed (compiled: node dist/cli/database.js migrate|seed)');
   process.exit(2);
 }
 
