@@ -15,6 +15,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Migrated template databases, copied by test/helpers/databases.ts for each test file.
     globalSetup: ['test/globalSetup.ts'],
+    // Every answer a test receives from a documented REST route is checked against the OpenAPI document.
+    setupFiles: ['test/setupOpenApiCheck.ts'],
     reporters: ['default', './test/reporters/slowestFiles.ts'],
     // Measured on the shared 2-core machine (README, Tests): vitest's default of one worker
     // there (cores - 1) leaves it idle while tests wait on PostgreSQL, child processes and sockets;

@@ -3,7 +3,7 @@
 // The doors (src/doors/graphql, src/doors/rest) are registered on it as encapsulated plugins
 // (src/platform/door.ts); it imports none of them.
 import { randomUUID } from 'node:crypto';
-import { createServer, maxHeaderSize, STATUS_CODES, type IncomingMessage } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import cors from '@fastify/cors';
 import proxyAddr from '@fastify/proxy-addr';
@@ -19,6 +19,7 @@ import { isDatabaseClosing, isDatabaseUnavailable, poolRefusal, RETRY_AFTER_SECO
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
+import { clientErrorDetails, DEFAULT_CLIENT_TIMEOUTS, HEALTH_BODY, readinessBody, type ReadinessSides } from './answers.js';
 import { doorFinder, pathOf, type Door } from './door.js';
 import { admission, pressureShedding, type OverloadLimits } from './overload.js';
 import { detail, getRoute, sendJson } from './reply.js';
@@ -82,18 +83,7 @@ function clientErrorAnswerer(
   metrics: Pick<Metrics, 'requestCompleted'> | undefined,
   timeouts: { requestTimeoutMs: number; headersTimeoutMs: number },
 ) {
-  const reasons: Record<string, [number, string]> = {
-    HPE_HEADER_OVERFLOW: [
-      431,
-      `Request header fields too large: the request line and headers must stay under ${maxHeaderSize} bytes together; ` +
-        'send a shorter URL (a GraphQL query fits in a POST body) and fewer or shorter headers',
-    ],
-    ERR_HTTP_REQUEST_TIMEOUT: [
-      408,
-      `Request timeout: the headers must arrive within ${timeouts.headersTimeoutMs} ms and the whole request within ` +
-        `${timeouts.requestTimeoutMs} ms; send it again without pausing`,
-    ],
-  };
+  const reasons = clientErrorDetails(timeouts);
   return (error: NodeJS.ErrnoException, socket: Duplex) => {
     // A reset connection is gone; a response already under way cannot be replaced by another.
     const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
@@ -167,8 +157,8 @@ export async function createApp({
   maxBodyBytes = 1024 * 1024,
   corsOrigins = [],
   trustProxy,
-  requestTimeoutMs = 30_000,
-  headersTimeoutMs = 10_000,
+  requestTimeoutMs = DEFAULT_CLIENT_TIMEOUTS.requestTimeoutMs,
+  headersTimeoutMs = DEFAULT_CLIENT_TIMEOUTS.headersTimeoutMs,
   metrics,
   overload,
   tracing,
@@ -288,17 +278,18 @@ export async function createApp({
   // After the headers every answer carries (CORS's too, so browsers can read a 503), before any work.
   if (overload) await pressureShedding(app, overload, shedding);
 
-  getRoute(app, '/healthz', (_request, reply) => sendJson(reply, { status: 200, body: { status: 'ok' } }));
+  // Their bodies are declared in src/platform/answers.ts, where documents describe them from.
+  getRoute(app, '/healthz', (_request, reply) => sendJson(reply, { status: 200, body: HEALTH_BODY }));
   getRoute(app, '/readyz', async (_request, reply) => {
     const { ready, primary, replica } = await database.readiness();
     // With a read replica, operators see which side is down; the status follows the side reads use.
-    const sides = replica === undefined ? {} : { primary: primary ? 'up' : 'down', replica: replica ? 'up' : 'down' };
-    if (!ready) return sendJson(reply, { status: 503, body: { status: 'database unavailable', ...sides } });
+    const sides: ReadinessSides = replica === undefined ? {} : { primary: primary ? 'up' : 'down', replica: replica ? 'up' : 'down' };
+    if (!ready) return sendJson(reply, { status: 503, body: readinessBody.databaseUnavailable(sides) });
     // Live streams would get changes only by polling while the LISTEN session is down. It is on the
     // primary: while the primary is down (reads go on from a replica) nothing can change anyway.
     if (liveSession && !liveSession.listening && primary)
-      return sendJson(reply, { status: 503, body: { status: 'live history unavailable', listen: 'down', ...sides } });
-    return sendJson(reply, { status: 200, body: { status: 'ready', ...sides } });
+      return sendJson(reply, { status: 503, body: readinessBody.liveHistoryUnavailable(sides) });
+    return sendJson(reply, { status: 200, body: readinessBody.ready(sides) });
   });
   for (const door of doors) await app.register(door.plugin, { trustedProxy });
   await app.ready();

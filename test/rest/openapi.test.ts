@@ -1,7 +1,9 @@
 // GET /openapi.json, and real answers of the running service validated against it (Ajv, draft 2020-12,
-// the dialect of OpenAPI 3.1). The document is registered whole, so its own $refs are what resolves.
+// the dialect of OpenAPI 3.1: test/helpers/openapiCheck.ts, which also checks every answer the suite
+// receives). /readyz in each of its shapes, and the check itself: it refuses what the document does not describe.
 import { randomUUID } from 'node:crypto';
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ALL_MIGRATIONS_EXPORT_PATH,
@@ -13,49 +15,12 @@ import {
   MIGRATIONS_STATS_PATH,
   OPENAPI_DOCUMENT,
 } from '../../src/doors/rest/openapi.js';
-import { DATABASE_KINDS } from '../helpers/databases.js';
+import { DATABASE_KINDS, POSTGRES_ADMIN_URL, postgresAvailable } from '../helpers/databases.js';
+import { createValidator, documentValidator, takeViolations } from '../helpers/openapiCheck.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.js';
 import { addMember, insertGraph, insertManyRuns, insertRun } from '../helpers/fixtures.js';
 import { startTestService, type TestService } from '../helpers/service.js';
 import { CONTRACT_KEYS, MIGRATIONS, get, unsignedToken, type HttpAnswer } from './support.js';
-
-const DOCUMENT_ID = 'https://graph-migrations-subgraph.test/openapi.json';
-const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)$/i;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function createValidator(document: unknown) {
-  const ajv = new Ajv2020({
-    strict: true,
-    allErrors: true,
-    formats: { 'date-time': (value: string) => RFC3339.test(value) && !Number.isNaN(Date.parse(value)), uuid: UUID },
-  });
-  // The OpenAPI keywords around the schemas are not JSON Schema; declaring them keeps strict mode on for the rest.
-  ajv.addVocabulary(['openapi', 'jsonSchemaDialect', 'info', 'paths', 'components']);
-  ajv.addSchema(document as object, DOCUMENT_ID);
-  const pointer = (...segments: string[]) =>
-    `${DOCUMENT_ID}#/${segments.map((segment) => encodeURIComponent(segment.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/')}`;
-  const responseSchema = (path: string, status: string) =>
-    ajv.compile({ $ref: pointer('paths', path, 'get', 'responses', status, 'content', 'application/json', 'schema') });
-  const parameterSchema = (path: string, index: number) =>
-    ajv.compile({ $ref: pointer('paths', path, 'get', 'parameters', String(index), 'schema') });
-  return {
-    responseSchema,
-    parameterSchema,
-    /** Validates an answer against the schema the document gives for its path, method and status. */
-    response(path: string, answer: HttpAnswer) {
-      const documented = OPENAPI_DOCUMENT.paths[path]?.get.responses[String(answer.status)];
-      if (!documented) return [`status ${answer.status} is not documented for GET ${path}`];
-      const undocumentedHeaders = Object.keys(documented.headers ?? {}).filter((name) => !answer.headers.has(name));
-      if (undocumentedHeaders.length > 0 && answer.status !== 200) return [`headers ${undocumentedHeaders.join(', ')} are missing`];
-      // A documented answer without content (304) has no body.
-      if (!documented.content) return answer.text === '' ? [] : [`status ${answer.status} has a body: ${answer.text.slice(0, 100)}`];
-      const contentType = answer.headers.get('content-type') ?? '';
-      if (!documented.content?.[contentType]) return [`content type ${contentType} is not documented`];
-      const validate = responseSchema(path, String(answer.status));
-      return validate(answer.body) ? [] : validate.errors!.map((error) => `${error.instancePath} ${error.message}`);
-    },
-    parameter: (path: string, index: number, value: unknown) => parameterSchema(path, index)(value),
-  };
-}
 
 describe('the OpenAPI document', () => {
   const operation = OPENAPI_DOCUMENT.paths[MIGRATIONS_PATH]!.get;
@@ -375,5 +340,129 @@ describe.each(DATABASE_KINDS)('real answers against the OpenAPI document, on %s'
     const answer = await get(service.url, path, { token });
     expect(answer.status).toBe(status);
     expect(validator.response(documented, answer)).toEqual([]);
+  });
+});
+
+describe.skipIf(!postgresAvailable)('/readyz in each of its three shapes, against the document (PostgreSQL through TCP proxies)', () => {
+  // The serving pool and the live history's LISTEN session each reach the database through a proxy of
+  // their own, so that either can be cut while the other stays up.
+  let service: TestService;
+  let pool: TcpProxy;
+  let listen: TcpProxy;
+
+  beforeAll(async () => {
+    const target = { host: new URL(POSTGRES_ADMIN_URL).hostname, port: Number(new URL(POSTGRES_ADMIN_URL).port || 5432) };
+    [pool, listen] = await Promise.all([startTcpProxy(target), startTcpProxy(target)]);
+    const through = (proxy: TcpProxy, url: string) =>
+      Object.assign(new URL(url), { hostname: '127.0.0.1', port: String(proxy.port) }).toString();
+    service = await startTestService('postgres', {
+      databaseUrl: (url) => through(pool, url),
+      env: (url) => ({ DATABASE_LISTEN_URL: through(listen, url), DATABASE_CONNECT_TIMEOUT_MS: '1000' }),
+    });
+  });
+  afterAll(async () => {
+    await service?.close();
+    await Promise.all([pool?.close(), listen?.close()]);
+  });
+
+  /** Polls /readyz until it answers `status` (each answer checked against the document on the way), and returns that answer. */
+  const readyz = async (status: string) => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const answer = await get(service.url, '/readyz');
+      if (answer.body.status === status || Date.now() > deadline) return answer;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const expectShape = (answer: HttpAnswer, status: number, body: unknown) => {
+    expect({ status: answer.status, body: answer.body }).toEqual({ status, body });
+    expect(documentValidator().response('/readyz', answer)).toEqual([]);
+  };
+
+  it('200 {"status":"ready"}', async () => {
+    expectShape(await readyz('ready'), 200, { status: 'ready' });
+  });
+
+  it('503 {"status":"live history unavailable","listen":"down"} while the LISTEN session is down, then ready again', async () => {
+    await listen.cut();
+    try {
+      expectShape(await readyz('live history unavailable'), 503, { status: 'live history unavailable', listen: 'down' });
+    } finally {
+      await listen.restore();
+    }
+    expectShape(await readyz('ready'), 200, { status: 'ready' });
+  });
+
+  it('503 {"status":"database unavailable"} while the database is out of reach, then ready again', async () => {
+    await pool.cut();
+    try {
+      expectShape(await readyz('database unavailable'), 503, { status: 'database unavailable' });
+    } finally {
+      await pool.restore();
+    }
+    expectShape(await readyz('ready'), 200, { status: 'ready' });
+  });
+});
+
+describe('the check of every answer against the document (test/setupOpenApiCheck.ts)', () => {
+  const json = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
+    status,
+    headers: new Headers({ 'content-type': 'application/json', ...headers }),
+    text: JSON.stringify(body),
+  });
+
+  it('refuses what the document does not describe: a body, a status, a missing header, a content type', () => {
+    const validate = documentValidator();
+    const wrongListen = validate.response('/readyz', json(503, { status: 'live history unavailable', listen: 'up' }));
+    expect(wrongListen).toContain('body/listen must be equal to constant: "down"');
+    expect(wrongListen).toContain('body must match exactly one schema in oneOf');
+    expect(validate.response('/readyz', json(503, { status: 'ready' }))).not.toEqual([]);
+    expect(validate.response('/readyz', json(200, { status: 'ready', primary: 'up' }))).toEqual([
+      expect.stringContaining('must have property replica when property primary is present'),
+    ]);
+    expect(validate.response(MIGRATIONS_PATH, json(418, { detail: 'teapot' }))).toEqual([
+      `status 418 is not documented for GET ${MIGRATIONS_PATH}`,
+    ]);
+    expect(validate.response(MIGRATIONS_PATH, json(401, { detail: 'Not authenticated' }))).toEqual(['header WWW-Authenticate is missing']);
+    expect(validate.response(MIGRATIONS_PATH, { ...json(200, []), headers: new Headers({ 'content-type': 'text/plain' }) })).toEqual([
+      'header ETag is missing',
+      'header Cache-Control is missing',
+      'content type "text/plain" is not documented',
+    ]);
+    // And what it should accept, it does: each of readiness's shapes.
+    for (const [status, body] of [
+      [200, { status: 'ready' }],
+      [200, { status: 'ready', primary: 'down', replica: 'up' }],
+      [503, { status: 'database unavailable' }],
+      [503, { status: 'database unavailable', primary: 'up', replica: 'down' }],
+      [503, { status: 'live history unavailable', listen: 'down' }],
+      [503, { status: 'live history unavailable', listen: 'down', primary: 'up', replica: 'up' }],
+    ] as const) {
+      expect(validate.response('/readyz', json(status, body)), JSON.stringify(body)).toEqual([]);
+    }
+  });
+
+  it('fails a fetch that receives an undocumented answer from a documented path, naming method, path, status and errors', async () => {
+    // A server on loopback that answers /readyz and a history page as the service never does.
+    const server = createServer((request, response) => {
+      const body = request.url === '/readyz' ? { status: 'live history unavailable', listen: 'up' } : { detail: 'teapot' };
+      response.writeHead(request.url === '/readyz' ? 503 : 418, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await expect(fetch(`${url}/readyz`)).rejects.toThrow(
+        /^OpenAPI check: GET \/readyz \(documented as \/readyz\) answered 503, which the document does not describe: .*body\/listen must be equal to constant: "down"/,
+      );
+      await expect(fetch(`${url}/api/v1/graphs/x/migrations?limit=1`, { method: 'HEAD' })).rejects.toThrow(
+        'OpenAPI check: HEAD /api/v1/graphs/x/migrations?limit=1 (documented as /api/v1/graphs/{slug}/migrations) answered 418, which the document does not describe: status 418 is not documented',
+      );
+      // Paths the document does not describe are not checked.
+      expect((await fetch(`${url}/elsewhere`)).status).toBe(418);
+    } finally {
+      server.close();
+    }
+    // Taken here, so that the setup file does not fail this test for them.
+    expect(takeViolations()).toHaveLength(2);
   });
 });

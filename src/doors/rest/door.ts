@@ -1,5 +1,8 @@
 // The REST door: the migration history's pages, statistics, live streams and exports under
 // /api/v1, and their OpenAPI document at /openapi.json, as one encapsulated plugin (src/platform/door.ts).
+// Its routes are the declarations of routes.ts: each is registered from its path template, its
+// request authenticated and its parameters validated from its declaration (validation.ts), then
+// answered by the handler named by its operationId.
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context, CreateContext } from '../../domain/context.js';
@@ -13,10 +16,13 @@ import {
   graphMigrations,
   graphMigrationStats,
   latestMigrations,
+  unauthenticated,
   type RequestLocation,
 } from './migrations.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import { REST_ROUTES, type EXPORT_ALL_MIGRATIONS, type RestRoute, type RouteValues, type STREAM_ALL_MIGRATIONS } from './routes.js';
 import { retryLaterEvents, serveStream, type StreamRoute } from './stream.js';
+import { validateRequest } from './validation.js';
 
 export interface RestOptions {
   createContext: CreateContext;
@@ -51,76 +57,100 @@ export function restDoor(options: RestOptions): Door {
   };
 }
 
-/**
- * A graph route's path as received: any percent-encoded text as the slug, then the history, its
- * statistics, export or stream, and an optional trailing slash.
- */
-const GRAPH_ROUTE_PATH = /^\/api\/v1\/graphs\/([^/]+)\/migrations(?:\/(stats|export|stream))?\/?$/;
+/** A request to a route, authenticated and its parameters validated. */
+interface Served<Values> {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  context: Context;
+  values: Values;
+  /** Where the request was addressed (for the next page's link). */
+  location: RequestLocation;
+}
+
+/** What answers each declared route, by its operationId: every route has one, and nothing else does. */
+type Handlers = { [R in RestRoute as R['operationId']]: (served: Served<RouteValues<R>>) => Promise<unknown> };
+
+/** A route's path as OpenAPI writes it (`{slug}`), as Fastify's router does (`:slug`). */
+const routerPath = (template: string) => template.replace(/\{(\w+)\}/g, ':$1');
+
+/** A path template as a pattern over a path as received (any text in a parameter, an optional trailing slash). */
+function pathPattern(template: string): { pattern: RegExp; names: string[] } {
+  const names = [...template.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
+  const source = template
+    .split(/\{\w+\}/)
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('([^/]+)');
+  return { pattern: new RegExp(`^${source}/?$`), names };
+}
 
 function restRoutes(
   app: FastifyInstance,
   { createContext, publicBaseUrl, trustedProxy, stream }: RestOptions & Pick<DoorOptions, 'trustedProxy'>,
 ) {
-  /** Runs a history route's answer with the request's context and where it was addressed. */
-  async function serveHistory(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    answer: (context: Context, search: URLSearchParams, location: RequestLocation) => Promise<JsonAnswer>,
-  ): Promise<FastifyReply> {
+  const credentials = (request: FastifyRequest) => ({ authorization: request.headers.authorization, logger: request.log });
+  /** A JSON route's answer; a 200 is what pollers fetch again and again: they may revalidate it (If-None-Match, ETag, 304). */
+  const json =
+    <Values extends { ifNoneMatch: string | undefined }>(
+      answer: (context: Context, values: Values, location: RequestLocation) => Promise<JsonAnswer>,
+    ) =>
+    async ({ reply, context, values, location }: Served<Values>) => {
+      const answered = await answer(context, values, location);
+      return answered.status === 200 ? sendRevalidatable(values.ifNoneMatch, reply, answered) : sendJson(reply, answered);
+    };
+  /** Opens an event stream; its access re-checks authenticate the same header again. */
+  const openStream = ({ request, reply, context, values }: Served<RouteValues<typeof STREAM_ALL_MIGRATIONS>>, slug: string | null) =>
+    serveStream(request, reply, slug, values, context, () => createContext(credentials(request)), stream);
+  /** The whole selected history as one NDJSON or CSV download, read page by page as the client takes it. */
+  const openExport = ({ request, reply, context, values }: Served<RouteValues<typeof EXPORT_ALL_MIGRATIONS>>, slug: string | null) =>
+    serveExport(request, reply, context, slug, values);
+  const handlers: Handlers = {
+    listGraphMigrations: json(graphMigrations),
+    listAllMigrations: json(allMigrations),
+    latestMigrations: json(latestMigrations),
+    graphMigrationStats: json(graphMigrationStats),
+    allMigrationStats: json(allMigrationStats),
+    streamGraphMigrations: (served) => openStream(served, served.values.slug),
+    streamAllMigrations: (served) => openStream(served, null),
+    exportGraphMigrations: (served) => openExport(served, served.values.slug),
+    exportAllMigrations: (served) => openExport(served, null),
+  };
+
+  /**
+   * Answers a declared route as FastAPI did: 401 before anything else (the auth dependency resolves
+   * first), then the parameters (422), then the route's handler with their values.
+   */
+  async function serve(route: RestRoute, request: FastifyRequest, reply: FastifyReply, params: Record<string, string>): Promise<unknown> {
     const [pathname = '/', search = ''] = splitUrl(request.url);
-    const context = await createContext({ authorization: request.headers.authorization, logger: request.log });
+    const context = await createContext(credentials(request));
+    const refused = unauthenticated(context);
+    if (refused) return sendJson(reply, refused);
+    const validated = validateRequest(route.parameters, { query: new URLSearchParams(search), headers: request.headers, params });
+    if (!validated.ok) return sendJson(reply, validated.answer);
     const location = { origin: publicBaseUrl ?? forwardedOrigin(request, trustedProxy), pathname };
-    const answered = await answer(context, new URLSearchParams(search), location);
-    // A history page is what pollers fetch again and again: they may revalidate it (ETag, 304).
-    return answered.status === 200 ? sendRevalidatable(request, reply, answered) : sendJson(reply, answered);
+    // The route's handler takes the values of the route's parameters, which is what validateRequest made of them.
+    const handler = handlers[route.operationId] as (served: Served<unknown>) => Promise<unknown>;
+    return handler({ request, reply, context, values: validated.values, location });
   }
 
-  /** Answers the history route for `slug` (decoded); also called for a URL the router refused to decode. */
-  const serveMigrations = (request: FastifyRequest, reply: FastifyReply, slug: string) =>
-    serveHistory(request, reply, (context, search, location) => graphMigrations(context, slug, search, location));
-
-  getRoute(app, '/api/v1/graphs/:slug/migrations', (request, reply) =>
-    serveMigrations(request, reply, (request.params as { slug: string }).slug),
-  );
-  getRoute(app, '/api/v1/migrations', (request, reply) => serveHistory(request, reply, allMigrations));
-  const serveStats = (request: FastifyRequest, reply: FastifyReply, slug: string) =>
-    serveHistory(request, reply, (context, search) => graphMigrationStats(context, slug, search));
-  getRoute(app, '/api/v1/graphs/:slug/migrations/stats', (request, reply) =>
-    serveStats(request, reply, (request.params as { slug: string }).slug),
-  );
-  getRoute(app, '/api/v1/migrations/stats', (request, reply) => serveHistory(request, reply, allMigrationStats));
-  getRoute(app, '/api/v1/migrations/latest', (request, reply) => serveHistory(request, reply, latestMigrations));
-  /** Opens an event stream with the request's context; its access re-checks authenticate the same header again. */
-  const openStream = async (request: FastifyRequest, reply: FastifyReply, slug: string | null) => {
-    const credentials = { authorization: request.headers.authorization, logger: request.log };
-    return serveStream(request, reply, slug, await createContext(credentials), () => createContext(credentials), stream);
-  };
-  getRoute(app, '/api/v1/graphs/:slug/migrations/stream', (request, reply) =>
-    openStream(request, reply, (request.params as { slug: string }).slug),
-  );
-  getRoute(app, '/api/v1/migrations/stream', (request, reply) => openStream(request, reply, null));
-  /** The whole selected history as one NDJSON or CSV download, read page by page as the client takes it. */
-  const openExport = async (request: FastifyRequest, reply: FastifyReply, slug: string | null) =>
-    serveExport(request, reply, await createContext({ authorization: request.headers.authorization, logger: request.log }), slug);
-  getRoute(app, '/api/v1/graphs/:slug/migrations/export', (request, reply) =>
-    openExport(request, reply, (request.params as { slug: string }).slug),
-  );
-  getRoute(app, '/api/v1/migrations/export', (request, reply) => openExport(request, reply, null));
+  for (const route of REST_ROUTES) {
+    getRoute(app, routerPath(route.path), (request, reply) => serve(route, request, reply, request.params as Record<string, string>));
+  }
   getRoute(app, OPENAPI_PATH, (_request, reply) => sendJson(reply, { status: 200, body: OPENAPI_DOCUMENT }));
-  const graphRoutes: Record<string, (request: FastifyRequest, reply: FastifyReply, slug: string) => Promise<unknown>> = {
-    '': serveMigrations,
-    stats: serveStats,
-    export: openExport,
-    stream: openStream,
-  };
+
+  // The routes with path parameters, to answer a path the router could not decode.
+  const templated = REST_ROUTES.filter((route) => route.path.includes('{')).map((route) => ({ route, ...pathPattern(route.path) }));
   /**
-   * A graph route whose slug the router could not decode (bad percent-encoding, too long): answered
-   * by that route with the text as received as its slug, an unknown graph (401 or 404 as for any
-   * other). False when the path is no graph route.
+   * A route with a path parameter (a graph's) whose path the router could not decode (bad
+   * percent-encoding, too long): answered by that route with the text as received as its parameter,
+   * an unknown graph (401 or 404 as for any other). False when the path is no such route.
    */
   const serveUndecodable = (request: FastifyRequest, reply: FastifyReply): Promise<unknown> | false => {
-    const [, slug, route = ''] = GRAPH_ROUTE_PATH.exec(request.url.split('?')[0]!) ?? [];
-    return slug === undefined ? false : graphRoutes[route]!(request, reply, slug);
+    const path = request.url.split('?')[0]!;
+    for (const { route, pattern, names } of templated) {
+      const match = pattern.exec(path);
+      if (match) return serve(route, request, reply, Object.fromEntries(names.map((name, index) => [name, match[index + 1]!])));
+    }
+    return false;
   };
   return { serveUndecodable };
 }
@@ -148,11 +178,11 @@ function forwardedOrigin(request: FastifyRequest, trustedProxy: DoorOptions['tru
  * no-cache` (kept by the client only, revalidated on every use), and 304 without a body when
  * If-None-Match names it (RFC 9110 §13.1.2: weak comparison, `*` matches).
  */
-function sendRevalidatable(request: FastifyRequest, reply: FastifyReply, { status, body, headers }: JsonAnswer): FastifyReply {
+function sendRevalidatable(ifNoneMatch: string | undefined, reply: FastifyReply, { status, body, headers }: JsonAnswer): FastifyReply {
   const bytes = Buffer.from(JSON.stringify(body), 'utf8');
   const etag = `"${createHash('sha1').update(bytes).digest('base64url')}"`;
   const common = { ...headers, etag, 'cache-control': 'private, no-cache' };
-  if (status === 200 && noneMatch(request.headers['if-none-match'], etag)) return reply.code(304).headers(common).send();
+  if (status === 200 && noneMatch(ifNoneMatch, etag)) return reply.code(304).headers(common).send();
   return reply
     .code(status)
     .headers({ ...common, 'content-type': 'application/json' })

@@ -14,49 +14,9 @@ import type { HistoryFilter } from '../../queries/historyFilter.js';
 import type { MigrationRunRecord } from '../../queries/migrationRuns.js';
 import { isDatabaseUnavailable } from '../../database/errors.js';
 import { detail, sendJson, writable } from '../../platform/reply.js';
-import { ERROR_DETAIL, exportQuery, forbidden, restItem, type ExportFormat } from './migrations.js';
-
-/** The response headers of each format (with Content-Disposition and Cache-Control: no-store). */
-export const EXPORT_CONTENT_TYPES: Record<ExportFormat, string> = {
-  ndjson: 'application/x-ndjson',
-  csv: 'text/csv; charset=utf-8; header=present',
-};
-
-type Item = ReturnType<typeof restItem>;
-
-/** The CSV columns: the list route's item keys, in its order. */
-const CSV_COLUMNS = Object.keys(
-  restItem({
-    id: '',
-    graphId: '',
-    fromVersion: 0,
-    toVersion: 0,
-    migrationId: '',
-    status: '',
-    startedAt: null,
-    finishedAt: null,
-    error: null,
-    workflowRunId: null,
-    createdAt: '',
-  }),
-) as (keyof Item)[];
-
-const NEEDS_QUOTES = /[",\r\n]/;
-
-/**
- * One RFC 4180 field: null is an empty field, an empty string `""` (so the two stay distinct),
- * numbers their digits, a string quoted (quotes doubled) when it holds `"`, `,`, CR or LF.
- */
-export function csvField(value: string | number | null): string {
-  if (value === null) return '';
-  if (typeof value === 'number') return String(value);
-  if (value === '') return '""';
-  return NEEDS_QUOTES.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
-
-const csvRecord = (fields: readonly (string | number | null)[]) => `${fields.map(csvField).join(',')}\r\n`;
-
-export const CSV_HEADER = csvRecord(CSV_COLUMNS);
+import { forbidden } from './migrations.js';
+import type { EXPORT_ALL_MIGRATIONS, RouteValues } from './routes.js';
+import { CSV_COLUMNS, CSV_HEADER, csvRecord, ERROR_DETAIL, EXPORT_CONTENT_TYPES, restItem, type ExportFormat } from './wire.js';
 
 const FORMATTERS: Record<ExportFormat, (runs: readonly MigrationRunRecord[]) => string> = {
   ndjson: (runs) => runs.map((run) => `${JSON.stringify(restItem(run))}\n`).join(''),
@@ -89,17 +49,14 @@ export function exportErrorLine(error: unknown, runsSent: number, lastRun: Migra
   })}\n`;
 }
 
-/** Answers an export of `slug`'s history (null: every graph's, superusers only). */
+/** Answers an export of `slug`'s history (null: every graph's, superusers only), its parameters validated. */
 export async function serveExport(
   request: FastifyRequest,
   reply: FastifyReply,
   context: Context,
   slug: string | null,
+  { format, filter }: RouteValues<typeof EXPORT_ALL_MIGRATIONS>,
 ): Promise<FastifyReply | undefined> {
-  const search = new URLSearchParams(request.url.split('?')[1] ?? '');
-  const query = exportQuery(context, search);
-  if (!query.ok) return sendJson(reply, query.answer);
-  const { format, filter } = query;
   const head = request.method === 'HEAD';
   let pages: HistoryPages;
   let filename: string | null = null;

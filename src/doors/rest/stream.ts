@@ -12,7 +12,8 @@ import { openRunStream, type LiveSettings } from '../../domain/live.js';
 import { isDatabaseUnavailable } from '../../database/errors.js';
 import { acceptsEventStream, detail, sendJson, writable, type JsonAnswer } from '../../platform/reply.js';
 import type { Logger } from '../../observability/logger.js';
-import { ERROR_DETAIL, restItem, streamQuery } from './migrations.js';
+import type { RouteValues, STREAM_ALL_MIGRATIONS } from './routes.js';
+import { ERROR_DETAIL, restItem } from './wire.js';
 
 export interface StreamSettings extends LiveSettings {
   /** A comment line this often while nothing else is sent (at most 15 s). */
@@ -108,25 +109,23 @@ function refusal(error: unknown, allGraphs: boolean, retentionMs: number, lastEv
 }
 
 /**
- * Opens the stream for `slug` (null: every graph's) and writes it until it ends or the client goes.
- * `reopen` makes a fresh context for the same credentials, for the access re-checks.
+ * Opens the stream for `slug` (null: every graph's), its parameters validated, and writes it until
+ * it ends or the client goes. `reopen` makes a fresh context for the same credentials, for the
+ * access re-checks.
  */
 export async function serveStream(
   request: FastifyRequest,
   reply: FastifyReply,
   slug: string | null,
+  { status, lastEventId }: RouteValues<typeof STREAM_ALL_MIGRATIONS>,
   context: Context,
   reopen: () => Promise<Context>,
   { feed, settings, logger }: StreamRoute,
 ): Promise<FastifyReply | undefined> {
-  const search = new URLSearchParams(request.url.split('?')[1] ?? '');
-  const header = request.headers['last-event-id'];
-  const query = streamQuery(context, search, typeof header === 'string' ? header.trim() : undefined);
-  if (!query.ok) return sendJson(reply, query.answer);
   if (!feed) return sendJson(reply, UNAVAILABLE);
   let stream: RunStream;
   try {
-    stream = await openRunStream(feed, context, { slug, statuses: query.statuses, after: query.after }, { reopen, settings, logger });
+    stream = await openRunStream(feed, context, { slug, statuses: status, after: lastEventId }, { reopen, settings, logger });
   } catch (error) {
     // Too many streams, or the database out of reach for a moment: an EventSource is told to come
     // back (a 503 would close it for good), anyone else gets the list route's 503 and Retry-After.
@@ -136,11 +135,11 @@ export async function serveStream(
       const { headers, body } = retryLaterEvents(
         busy ? 'busy' : 'unavailable',
         busy ? `Too many open streams on this instance (${(error as StreamLimitError).limit})` : 'Database unavailable',
-        query.after ?? null,
+        lastEventId ?? null,
       );
       return reply.code(200).headers(headers).send(body);
     }
-    const answer = refusal(error, slug === null, settings.retentionMs, query.after);
+    const answer = refusal(error, slug === null, settings.retentionMs, lastEventId);
     if (answer) return sendJson(reply, answer);
     throw error;
   }
