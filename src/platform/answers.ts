@@ -151,7 +151,7 @@ export function clientErrorDetails(timeouts: { requestTimeoutMs: number; headers
 }
 
 /** A body `{"detail": …}` whose text starts as `pattern` says (it carries the limits in force). */
-const detailPattern = (title: string, pattern: string): JsonSchema => ({
+export const detailPattern = (title: string, pattern: string): JsonSchema => ({
   title,
   type: 'object',
   properties: { detail: { type: 'string', pattern } },

@@ -6,7 +6,7 @@
 // are named values, used by reference; a schema declared with `component` is named in the
 // document's components and referred to wherever it is used.
 import { encodeCursor } from '../../domain/cursor.js';
-import type { JsonSchema } from '../../platform/answers.js';
+import { detailPattern, type JsonSchema } from '../../platform/answers.js';
 import { OVERLOADED_DETAIL } from '../../platform/overload.js';
 import { HISTORY_FILTER_LIMITS, NO_FILTER } from '../../queries/historyFilter.js';
 import { HISTORY_LIMIT } from '../../queries/migrationRuns.js';
@@ -162,14 +162,6 @@ const detailBody = (title: string, details: readonly string[]): JsonSchema =>
     required: ['detail'],
     additionalProperties: false,
   });
-
-const detailPattern = (title: string, pattern: string): JsonSchema => ({
-  title,
-  type: 'object',
-  properties: { detail: { type: 'string', pattern } },
-  required: ['detail'],
-  additionalProperties: false,
-});
 
 const UNAUTHORIZED_ERROR = detailBody('UnauthorizedError', [ERROR_DETAIL.notAuthenticated, ERROR_DETAIL.invalidToken]);
 const FORBIDDEN_ERROR = detailBody('ForbiddenError', [ERROR_DETAIL.notMember, ERROR_DETAIL.notSuperuser]);
