@@ -46,12 +46,23 @@ export async function insertRun(prisma: PrismaClient, graphId: string, run: RunF
   return id;
 }
 
+/**
+ * Runs a bulk write as the other writers do (the workflow engine has its own settings): without the
+ * serving pool's statement_timeout, which a loaded machine's bulk insert of thousands of runs can pass.
+ */
+export async function bulkWrite(prisma: PrismaClient, statement: ReturnType<PrismaClient['$executeRaw']>): Promise<void> {
+  await prisma.$transaction([prisma.$executeRaw`SET LOCAL statement_timeout = 0`, statement]);
+}
+
 /** `count` runs for one graph in one statement, one second apart, newest at `newest`. */
 export async function insertManyRuns(prisma: PrismaClient, graphId: string, count: number, newest = '2026-06-01T00:00:00Z'): Promise<void> {
-  await prisma.$executeRaw`
-    INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at)
-    SELECT gen_random_uuid(), ${graphId}::uuid, n, n + 1, 'bulk_' || n, 'success', ${newest}::timestamptz - make_interval(secs => n)
-    FROM generate_series(1, ${count}) AS n`;
+  await bulkWrite(
+    prisma,
+    prisma.$executeRaw`
+      INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at)
+      SELECT gen_random_uuid(), ${graphId}::uuid, n, n + 1, 'bulk_' || n, 'success', ${newest}::timestamptz - make_interval(secs => n)
+      FROM generate_series(1, ${count}) AS n`,
+  );
 }
 
 /** Graphs that `memberId` reads, named after their slugs as insertGraph names them, in two statements. */
