@@ -45,10 +45,11 @@ export function getRoute(
 }
 
 /**
- * Resolves once a streamed response can take more ('drain') or has closed, whichever comes first,
- * and leaves no listener behind (a stream waits this way once per write the socket did not take).
+ * Resolves once a streamed response can take more ('drain') or has closed, whichever comes first
+ * (at once when it has already closed: a closed response never drains), and leaves no listener behind.
  */
 export function writable(response: ServerResponse): Promise<void> {
+  if (response.closed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       response.off('drain', done);
@@ -58,6 +59,15 @@ export function writable(response: ServerResponse): Promise<void> {
     response.on('drain', done);
     response.on('close', done);
   });
+}
+
+/**
+ * Calls `then` once the response has closed (its client gone, or its end sent), at once when it
+ * already has: a client can leave while the handler still awaits, before it listens for 'close'.
+ */
+export function whenClosed(response: ServerResponse, then: () => void): void {
+  if (response.closed) then();
+  else response.once('close', then);
 }
 
 /** Whether a request asks for an event stream (an EventSource always does). */

@@ -13,7 +13,7 @@ import { encodeCursor } from '../../domain/cursor.js';
 import type { HistoryFilter } from '../../queries/historyFilter.js';
 import type { MigrationRunRecord } from '../../queries/migrationRuns.js';
 import { isDatabaseUnavailable } from '../../database/errors.js';
-import { detail, sendJson, writable } from '../../platform/reply.js';
+import { detail, sendJson, whenClosed, writable } from '../../platform/reply.js';
 import { forbidden } from './migrations.js';
 import type { EXPORT_ALL_MIGRATIONS, RouteValues } from './routes.js';
 import { CSV_COLUMNS, CSV_HEADER, csvRecord, ERROR_DETAIL, EXPORT_CONTENT_TYPES, restItem, type ExportFormat } from './wire.js';
@@ -95,9 +95,8 @@ export async function serveExport(
   reply.hijack();
   const response = reply.raw;
   let gone = false;
-  response.once('close', () => {
-    gone = true;
-  });
+  // The client may have gone while the first page was read.
+  whenClosed(response, () => (gone = true));
   // No Content-Length: chunked. The headers the hooks set (request id, security headers, CORS) too.
   response.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...headers });
   const formatted = FORMATTERS[format];

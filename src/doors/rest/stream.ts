@@ -10,7 +10,7 @@ import { AccessDeniedError, InvalidArgumentError, NotFoundError, ResumeExpiredEr
 import { cursorOf, StreamLimitError, type ChangeFeed, type RunStream, type StreamEnd } from '../../domain/feed.js';
 import { openRunStream, type LiveSettings } from '../../domain/live.js';
 import { isDatabaseUnavailable } from '../../database/errors.js';
-import { acceptsEventStream, detail, sendJson, writable, type JsonAnswer } from '../../platform/reply.js';
+import { acceptsEventStream, detail, sendJson, whenClosed, writable, type JsonAnswer } from '../../platform/reply.js';
 import type { Logger } from '../../observability/logger.js';
 import type { RouteValues, STREAM_ALL_MIGRATIONS } from './routes.js';
 import { ERROR_DETAIL, restItem } from './wire.js';
@@ -158,14 +158,17 @@ export async function serveStream(
     'x-accel-buffering': 'no',
   });
   let written = Date.now();
+  // One wait for 'drain' at a time: a heartbeat does not write while the socket has not taken the last write.
+  let draining: Promise<void> | undefined;
   const write = async (text: string) => {
     written = Date.now();
-    if (!response.write(text)) await writable(response);
+    if (!response.write(text)) await (draining ??= writable(response).finally(() => (draining = undefined)));
   };
   const heartbeat = setInterval(() => {
-    if (Date.now() - written >= settings.heartbeatMs - 50) void write(': keep-alive\n\n');
+    if (!draining && Date.now() - written >= settings.heartbeatMs - 50) void write(': keep-alive\n\n');
   }, settings.heartbeatMs / 3);
-  response.once('close', () => stream.close());
+  // The client may have gone while the stream was opening (a storm's wait on the database): then it ends here.
+  whenClosed(response, () => stream.close());
   try {
     await write(`: live history of ${slug === null ? 'every graph' : `graph ${slug}`}\n\n`);
     for await (const change of stream) {
