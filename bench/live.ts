@@ -59,7 +59,11 @@ async function sql(url: string, text: string, values: unknown[] = []) {
 }
 
 async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(url)).text();
+  // Once more on a dropped connection: with thousands of clients in this process its timers run late,
+  // and fetch can reuse a kept-alive connection the metrics server has just closed ("other side closed").
+  const text = await fetch(url)
+    .catch(() => fetch(url))
+    .then((response) => response.text());
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 'NaN');
 }
 
