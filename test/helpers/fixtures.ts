@@ -2,6 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../src/database/client.js';
 
+type TransactionClient = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
 export interface GraphFixture {
   id: string;
   slug: string;
@@ -48,17 +50,24 @@ export async function insertRun(prisma: PrismaClient, graphId: string, run: RunF
 
 /**
  * Runs a bulk write as the other writers do (the workflow engine has its own settings): without the
- * serving pool's statement_timeout, which a loaded machine's bulk insert of thousands of runs can pass.
+ * serving pool's statement_timeout (5 s), which a loaded machine's insert of thousands of runs can
+ * pass, in a transaction of its own with Prisma's transaction timeout (also 5 s) lifted too.
  */
-export async function bulkWrite(prisma: PrismaClient, statement: ReturnType<PrismaClient['$executeRaw']>): Promise<void> {
-  await prisma.$transaction([prisma.$executeRaw`SET LOCAL statement_timeout = 0`, statement]);
+export async function bulkWrite(prisma: PrismaClient, write: (tx: TransactionClient) => Promise<unknown>): Promise<void> {
+  await prisma.$transaction(
+    async (tx) => {
+      await tx.$executeRaw`SET LOCAL statement_timeout = 0`;
+      await write(tx);
+    },
+    { maxWait: 60_000, timeout: 600_000 },
+  );
 }
 
 /** `count` runs for one graph in one statement, one second apart, newest at `newest`. */
 export async function insertManyRuns(prisma: PrismaClient, graphId: string, count: number, newest = '2026-06-01T00:00:00Z'): Promise<void> {
   await bulkWrite(
     prisma,
-    prisma.$executeRaw`
+    (tx) => tx.$executeRaw`
       INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at)
       SELECT gen_random_uuid(), ${graphId}::uuid, n, n + 1, 'bulk_' || n, 'success', ${newest}::timestamptz - make_interval(secs => n)
       FROM generate_series(1, ${count}) AS n`,

@@ -67,9 +67,8 @@ async function download(url: string, path: string, token?: string) {
 
 /** Inserts `count` runs of a graph in one statement: statuses in turn, pairs sharing an instant (ids decide), some nulls, `errorBytes` of error text. */
 async function insertBulk(service: TestService, graphId: string, count: number, options: { newest?: string; errorBytes?: number } = {}) {
-  await bulkWrite(
-    service.prisma,
-    service.prisma.$executeRawUnsafe(
+  await bulkWrite(service.prisma, (tx) =>
+    tx.$executeRawUnsafe(
       `INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, started_at, finished_at, error, workflow_run_id, created_at)
      SELECT gen_random_uuid(), $1::uuid, n, n + 1, 'bulk_' || n, (ARRAY['success','failed','running','pending','skipped'])[1 + n % 5],
             CASE WHEN n % 3 = 0 THEN NULL ELSE t + interval '1 second' END,
