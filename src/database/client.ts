@@ -13,6 +13,7 @@ import type { SqlDriverAdapter, SqlQuery } from '@prisma/driver-adapter-utils';
 import { createLogger, type Logger } from '../observability/logger.js';
 import type { DatabaseTarget, Tracing } from '../observability/tracing.js';
 import { DatabaseClosingError, databaseErrorType, PoolSaturatedError, type PoolRefusalReason } from './errors.js';
+import { openEmbedded } from './embedded.js';
 import { postgresLiveSession, type Listen, type LiveSession } from './listen.js';
 import { Prisma, PrismaClient } from './generated/client.js';
 import type { RunSql, TransactionSql } from './sql.js';
@@ -433,7 +434,7 @@ export async function createDatabase(config: DatabaseConfig, options: DatabaseOp
     mkdirSync(directory, { recursive: true });
     // Loaded only for the embedded database: a PostgreSQL deployment does not carry PGlite in memory.
     const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
-    const pglite = await PGlite.create(directory);
+    const pglite = await openEmbedded(PGlite, directory);
     closers.push(() => pglite.close());
     adapter = new PrismaPGlite(pglite);
     // The embedded database is one session in this process: its LISTEN is never down.
