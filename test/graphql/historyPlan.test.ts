@@ -67,11 +67,11 @@ describe.skipIf(!postgresAvailable)('history statement plan on postgres', () => 
     await addMember(service.prisma, medium.id, MEMBER);
     // 100,000 runs a second apart (newest 2026-05-31T23:59:59Z), 10 of them failed: a rare status,
     // one every 10,000 runs (n = 5,000, 15,000, …, 95,000 seconds before 2026-06-01).
-    await insertManyRuns(service.prisma, big.id, 100_000);
+    await insertManyRuns(service.prisma, big.id, 100_000, undefined, { restore: true });
     await service.prisma
       .$executeRaw`UPDATE graph_migration_runs SET status = 'failed' WHERE graph_id = ${big.id}::uuid AND from_version % 10000 = 5000`;
     // 5,000 runs a second apart before 2026-07-01, every 7th failed: the last day's failures, all graphs.
-    await insertManyRuns(service.prisma, medium.id, 5_000, '2026-07-01T00:00:00Z');
+    await insertManyRuns(service.prisma, medium.id, 5_000, '2026-07-01T00:00:00Z', { restore: true });
     await service.prisma
       .$executeRaw`UPDATE graph_migration_runs SET status = 'failed' WHERE graph_id = ${medium.id}::uuid AND from_version % 7 = 0`;
     // The plans the service runs: its connections prepare statements, use generic plans and no JIT.

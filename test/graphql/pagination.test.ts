@@ -460,10 +460,10 @@ describe.skipIf(!postgresAvailable)('connection page plan on postgres, 100,000 r
     token = await service.token(MEMBER);
     graph = await insertGraph(service.prisma, { slug: 'long_history' });
     await addMember(service.prisma, graph.id, MEMBER);
-    await insertManyRuns(service.prisma, graph.id, 100_000);
+    await insertManyRuns(service.prisma, graph.id, 100_000, undefined, { restore: true });
     // Another graph's runs interleaved in time, so the scan must stay within its graph.
     const neighbour = await insertGraph(service.prisma, { slug: 'neighbour' });
-    await insertManyRuns(service.prisma, neighbour.id, 20_000, '2026-06-01T00:00:00.5Z');
+    await insertManyRuns(service.prisma, neighbour.id, 20_000, '2026-06-01T00:00:00.5Z', { restore: true });
     // The plans the service runs: its connections prepare statements and use generic plans.
     client = new pg.Client({ connectionString: service.database.url, options: '-c plan_cache_mode=force_generic_plan -c jit=off' });
     await client.connect();

@@ -49,28 +49,43 @@ export async function insertRun(prisma: PrismaClient, graphId: string, run: RunF
 }
 
 /**
- * Runs a bulk write as the other writers do (the workflow engine has its own settings): without the
- * serving pool's statement_timeout (5 s), which a loaded machine's insert of thousands of runs can
- * pass, in a transaction of its own with Prisma's transaction timeout (also 5 s) lifted too.
+ * Runs a bulk write without the serving pool's statement_timeout (5 s), which a loaded machine's
+ * insert of thousands of runs can pass, in a transaction of its own with Prisma's transaction timeout
+ * (also 5 s) lifted too. `restore`: as pg_restore --disable-triggers loads data, without the triggers
+ * (session_replication_role = replica), for the fixtures of plan and export tests, whose 100,000 runs
+ * are a table's size, not a writer's changes: no change log or day counts for them (the capture tripled
+ * the insert, and the change feed then read every change); a test of what the triggers keep must not use it.
  */
-export async function bulkWrite(prisma: PrismaClient, write: (tx: TransactionClient) => Promise<unknown>): Promise<void> {
+export async function bulkWrite(
+  prisma: PrismaClient,
+  write: (tx: TransactionClient) => Promise<unknown>,
+  { restore = false }: { restore?: boolean } = {},
+): Promise<void> {
   await prisma.$transaction(
     async (tx) => {
       await tx.$executeRaw`SET LOCAL statement_timeout = 0`;
+      if (restore) await tx.$executeRaw`SET LOCAL session_replication_role = replica`;
       await write(tx);
     },
     { maxWait: 60_000, timeout: 600_000 },
   );
 }
 
-/** `count` runs for one graph in one statement, one second apart, newest at `newest`. */
-export async function insertManyRuns(prisma: PrismaClient, graphId: string, count: number, newest = '2026-06-01T00:00:00Z'): Promise<void> {
+/** `count` runs for one graph in one statement, one second apart, newest at `newest` (`restore`: see bulkWrite). */
+export async function insertManyRuns(
+  prisma: PrismaClient,
+  graphId: string,
+  count: number,
+  newest = '2026-06-01T00:00:00Z',
+  options: { restore?: boolean } = {},
+): Promise<void> {
   await bulkWrite(
     prisma,
     (tx) => tx.$executeRaw`
       INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, created_at)
       SELECT gen_random_uuid(), ${graphId}::uuid, n, n + 1, 'bulk_' || n, 'success', ${newest}::timestamptz - make_interval(secs => n)
       FROM generate_series(1, ${count}) AS n`,
+    options,
   );
 }
 

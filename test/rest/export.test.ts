@@ -67,9 +67,11 @@ async function download(url: string, path: string, token?: string) {
 
 /** Inserts `count` runs of a graph in one statement: statuses in turn, pairs sharing an instant (ids decide), some nulls, `errorBytes` of error text. */
 async function insertBulk(service: TestService, graphId: string, count: number, options: { newest?: string; errorBytes?: number } = {}) {
-  await bulkWrite(service.prisma, (tx) =>
-    tx.$executeRawUnsafe(
-      `INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, started_at, finished_at, error, workflow_run_id, created_at)
+  await bulkWrite(
+    service.prisma,
+    (tx) =>
+      tx.$executeRawUnsafe(
+        `INSERT INTO graph_migration_runs (id, graph_id, from_version, to_version, migration_id, status, started_at, finished_at, error, workflow_run_id, created_at)
      SELECT gen_random_uuid(), $1::uuid, n, n + 1, 'bulk_' || n, (ARRAY['success','failed','running','pending','skipped'])[1 + n % 5],
             CASE WHEN n % 3 = 0 THEN NULL ELSE t + interval '1 second' END,
             CASE WHEN n % 4 = 0 THEN NULL ELSE t + make_interval(secs => 2.5) END,
@@ -78,11 +80,13 @@ async function insertBulk(service: TestService, graphId: string, count: number, 
             t
      FROM generate_series(1, $4::int) AS n,
           LATERAL (SELECT $2::timestamptz - make_interval(secs => (n / 2) * 60) + make_interval(secs => ((n / 2) % 3) * 0.000125) AS t) AS at`,
-      graphId,
-      options.newest ?? '2026-06-01T00:00:00Z',
-      options.errorBytes ?? 0,
-      count,
-    ),
+        graphId,
+        options.newest ?? '2026-06-01T00:00:00Z',
+        options.errorBytes ?? 0,
+        count,
+      ),
+    // The exports' data, loaded as a restore loads it: no change log or day counts (see bulkWrite).
+    { restore: true },
   );
 }
 
