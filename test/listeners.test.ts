@@ -2,12 +2,10 @@
 // start hands out to whoever reaches it (issue 19, section 5): the metrics listener stays on
 // loopback unless METRICS_HOST opens it and its log line says where it listens; a development start
 // embeds the demo member's token in the playground page only when its listener is loopback.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { startService } from '../src/service.js';
+import { createTestDatabase, type TestDatabase } from './helpers/databases.js';
 import { recordingLogger, startTestService } from './helpers/service.js';
 
 describe('the metrics listener', { timeout: 120_000 }, () => {
@@ -30,14 +28,16 @@ describe('the metrics listener', { timeout: 120_000 }, () => {
   });
 });
 
-// Each start migrates a fresh embedded database: slow on a loaded machine.
+// Every start opens the same migrated embedded database (the tests' template).
 describe('the development start on the network', { timeout: 120_000 }, () => {
+  let database: TestDatabase;
   let dataDir: string;
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'gms-listeners-'));
+    database = await createTestDatabase('pglite');
+    dataDir = database.dataDir;
   });
   afterAll(async () => {
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await database?.drop();
   });
 
   async function playgroundPage(env: Record<string, string>) {

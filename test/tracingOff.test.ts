@@ -5,19 +5,21 @@
 // no provider).
 // With an endpoint set the very same run loads the SDK: the check can fail.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './helpers/databases.js';
 
 const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
-const directories: string[] = [];
+const databases: TestDatabase[] = [];
 
 async function loadedPackages(env: Record<string, string>): Promise<{ answers: number[]; packages: string[] }> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'gms-tracing-off-'));
-  directories.push(dataDir);
+  // A migrated embedded database (the tests' template): what is loaded is judged, not a first start.
+  const database = await createTestDatabase('pglite');
+  databases.push(database);
+  const dataDir = database.dataDir;
   const recorded = path.join(dataDir, 'packages.txt');
   const { stdout } = await promisify(execFile)(
     process.execPath,
@@ -49,7 +51,7 @@ async function loadedPackages(env: Record<string, string>): Promise<{ answers: n
 
 describe('tracing off by default', () => {
   afterAll(async () => {
-    for (const directory of directories) await rm(directory, { recursive: true, force: true });
+    for (const database of databases) await database.drop();
   });
 
   it(
