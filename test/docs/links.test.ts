@@ -266,6 +266,15 @@ describe('references between files of the repository', () => {
   });
 });
 
+describe('the decision records', () => {
+  it('are each listed in docs/architecture.md, where a reader looks for them', () => {
+    const records = repositoryFiles().filter((file) => /^docs\/decisions\/\d{4}-.*\.md$/.test(file));
+    const architecture = readText('docs/architecture.md') ?? '';
+    expect(records.length).toBeGreaterThan(0);
+    expect(records.filter((record) => !architecture.includes(`](${record.slice('docs/'.length)})`))).toEqual([]);
+  });
+});
+
 describe('the reference check', () => {
   // The paths below are assembled, so that this file itself names no missing file.
   const MD = '.' + 'md';
