@@ -24,8 +24,8 @@ const SETTINGS = ['-c', 'shared_buffers=16MB'];
  * that optimizing pass took postgres's parser (raw_parser, 105 KB of code) through 600 MB of compiler
  * memory, the node and utility functions the migrations call through 30–90 MB each, and left
  * 50–100 MB more resident. These flags keep WebAssembly on the baseline tier (embedded requests take
- * about 1.5 ms more). Each function's code reads
- * them when it is compiled, on its first call, so they stay set for the rest of the process: every
+ * about 1.5 ms more). Each function's code reads them when it is compiled, on its first call, so
+ * they stay set for the rest of the process: every
  * WebAssembly module of an embedded start (PGlite's; undici's HTTP parser, small, when fetch is
  * used) stays on the baseline tier. Set from here, they never reach a process on PostgreSQL. Node's
  * command line decides instead when it sets one of them (`node --wasm-dynamic-tiering …`, or
